@@ -1,0 +1,275 @@
+"""Every error Allos raises, and the one factory that turns an HTTP error status into the right one.
+
+    AllosError
+    ├── ConfigurationError          unknown alias, missing key, missing model: says what to set
+    ├── InvalidRequestError         a request the protocol cannot express (also a ValueError)
+    ├── UnsupportedCapabilityError  the alias declares it cannot do what was asked
+    ├── ResponseParseError          a body that is not what the protocol promises
+    │   └── IncompleteStreamError   a stream cut off before its end; `partial` keeps what arrived
+    └── ProviderError               the provider answered with an error (provider, status_code, request_id)
+        ├── BadRequestError         400, 422
+        ├── AuthenticationError     401
+        ├── PermissionDeniedError   403
+        ├── NotFoundError           404
+        ├── ConflictError           409
+        ├── RateLimitError          429 (retry_after)
+        ├── ServerError             5xx and 529 overloaded
+        └── APIConnectionError      no answer at all
+            └── APITimeoutError
+
+Policy: `str()` of every error names the provider and, where there is one, what to do next. No error ever
+carries an API key: the provider scrubs every secret it holds from an error before the error leaves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from allos.types import ChatResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AllosError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "IncompleteStreamError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "RateLimitError",
+    "ResponseParseError",
+    "ServerError",
+    "UnsupportedCapabilityError",
+    "make_status_error",
+    "redact",
+    "scrubbed",
+]
+
+REDACTED = "[REDACTED]"
+# Shorter values are not worth scrubbing (and would mangle ordinary text): no real API key is this short.
+_MIN_SECRET_LENGTH = 8
+
+
+class AllosError(Exception):
+    """The root of every Allos error."""
+
+    def __init__(self, message: str, *, provider: str | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.provider = provider
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = f"{self.provider}: {self.message}" if self.provider else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def _scrub(self, secrets: Iterable[str]) -> None:
+        """Replace every secret value in this error's text, in place."""
+        values = [s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH]
+        if not values:
+            return
+        self.message = redact(self.message, values)
+        if self.hint:
+            self.hint = redact(self.hint, values)
+        self.args = tuple(redact(a, values) if isinstance(a, str) else a for a in self.args)
+
+
+class ConfigurationError(AllosError):
+    """Allos cannot be set up as asked: an unknown alias, a missing API key or model."""
+
+
+class InvalidRequestError(AllosError, ValueError):
+    """The request cannot be expressed in the target protocol; nothing was sent."""
+
+
+class UnsupportedCapabilityError(AllosError):
+    """The alias declares that it cannot do what the request asks; nothing was sent."""
+
+    def __init__(self, message: str, *, provider: str, capability: str, hint: str | None = None) -> None:
+        super().__init__(message, provider=provider, hint=hint)
+        self.capability = capability
+
+
+class ResponseParseError(AllosError):
+    """The provider's answer is not what its protocol promises."""
+
+
+class IncompleteStreamError(ResponseParseError):
+    """A stream ended before its end; `partial` is what had arrived, assembled."""
+
+    def __init__(self, message: str, *, provider: str, partial: ChatResponse | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.partial = partial
+
+
+class ProviderError(AllosError):
+    """The provider answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, hint=hint)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+
+    def _scrub(self, secrets: Iterable[str]) -> None:
+        values = list(secrets)
+        super()._scrub(values)
+        if self.body:
+            self.body = redact(self.body, values)
+
+    def __str__(self) -> str:
+        status = f"{self.status_code} " if self.status_code is not None else ""
+        details = [
+            f"{k}={v}"
+            for k, v in (("type", self.error_type), ("code", self.code), ("request_id", self.request_id))
+            if v
+        ]
+        text = f"{self.provider}: {status}{type(self).__name__}: {self.message}"
+        if details:
+            text += f" [{', '.join(details)}]"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class BadRequestError(ProviderError):
+    """400 or 422: the provider refused the request's content."""
+
+
+class AuthenticationError(ProviderError):
+    """401: the key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(ProviderError):
+    """403: the key may not use this resource."""
+
+
+class NotFoundError(ProviderError):
+    """404: unknown model or endpoint."""
+
+
+class ConflictError(ProviderError):
+    """409: a conflicting concurrent change."""
+
+
+class RateLimitError(ProviderError):
+    """429: too many requests or tokens; `retry_after` in seconds when the provider said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ProviderError):
+    """5xx (and Anthropic's 529 overloaded): the provider failed; retrying may help."""
+
+
+class APIConnectionError(ProviderError):
+    """No HTTP answer at all: refused, reset, DNS or TLS failure."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The provider did not answer within the timeout."""
+
+
+_STATUS_CLASSES: dict[int, type[ProviderError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+_STATUS_HINTS: dict[type[ProviderError], str] = {
+    AuthenticationError: "check the API key{key_hint}",
+    PermissionDeniedError: "the key lacks access to this model or endpoint",
+    NotFoundError: "check the model name and base URL",
+    RateLimitError: "slow down or retry later",
+    ServerError: "the provider failed; retry later",
+}
+
+
+def status_error_class(status_code: int) -> type[ProviderError]:
+    """The error class for an HTTP status: `status_error_class(529) is ServerError`."""
+    if status_code >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status_code, ProviderError)
+
+
+def make_status_error(
+    provider: str,
+    status_code: int,
+    message: str,
+    *,
+    error_type: str | None = None,
+    code: str | None = None,
+    request_id: str | None = None,
+    body: str | None = None,
+    retry_after: float | None = None,
+    key_env: str | None = None,
+) -> ProviderError:
+    """The one factory from an HTTP error answer to the right `ProviderError` subclass.
+
+    >>> str(make_status_error("groq", 401, "Invalid API Key", key_env="GROQ_API_KEY"))
+    'groq: 401 AuthenticationError: Invalid API Key (check the API key in GROQ_API_KEY)'
+    """
+    cls = status_error_class(status_code)
+    template = _STATUS_HINTS.get(cls)
+    hint = template.format(key_hint=f" in {key_env}" if key_env else "") if template else None
+    fields: dict[str, Any] = {
+        "provider": provider,
+        "status_code": status_code,
+        "error_type": error_type,
+        "code": code,
+        "request_id": request_id,
+        "body": body,
+        "hint": hint,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(message, retry_after=retry_after, **fields)
+    return cls(message, **fields)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret in `text`.
+
+    >>> redact("bad key sk-0123456789", ["sk-0123456789"])
+    'bad key [REDACTED]'
+    """
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+@contextmanager
+def scrubbed(secrets: Iterable[str]) -> Iterator[None]:
+    """Scrub `secrets` from any Allos error that leaves the block, and from its causes."""
+    try:
+        yield
+    except AllosError as exc:
+        values = list(secrets)
+        exc._scrub(values)
+        if isinstance(exc.__cause__, AllosError):
+            exc.__cause__._scrub(values)
+        raise

@@ -1,0 +1,567 @@
+"""The OpenAI-compatible Chat Completions protocol (`POST {base_url}/chat/completions`), as pure functions.
+
+    canonical ChatRequest --build_request--> JSON body         (per-alias quirks applied here, and only here)
+    JSON body ------------parse_response---> ChatResponse
+    SSE bytes ------------StreamDecoder----> StreamEvent*      (feed(bytes) / finish(), incremental)
+    error answer ---------parse_error------> ProviderError
+
+No network, no globals: the Provider moves the bytes. Facts about the wire come from the OpenAI OpenAPI spec
+(`CreateChatCompletionRequest`, `ChatCompletionChunk`), cited as [OAS], and from the notes in
+../shared/research/provider-contracts.md, cited by their sources.
+
+Translation policy:
+- Allos always spells a field the way the alias wants (`max_tokens` or `max_completion_tokens`, `required` or
+  `any`, `seed` or `random_seed`).
+- A top-level field that an alias is documented to reject (`ChatCompletionsQuirks.rejected_params`) is refused with
+  `InvalidRequestError` before anything is sent, naming the field and the source: dropping it would silently change
+  what the caller asked for.
+- The advisory per-message `name` is dropped where the alias rejects it (Groq): it changes no semantics.
+- Content the protocol cannot carry (an image in a system or tool message) raises `InvalidRequestError`.
+- A tool result marked `is_error` is sent as text prefixed `Error: `: Chat Completions has no error flag [OAS].
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from allos.errors import IncompleteStreamError, InvalidRequestError, ProviderError, ResponseParseError
+from allos.protocols._errors import error_from_payload, error_from_response
+from allos.protocols._ids import IdFormat, remap_tool_call_ids
+from allos.protocols._sse import SSEDecoder
+from allos.types import (
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    ImagePart,
+    Message,
+    NamedToolChoice,
+    ReasoningDelta,
+    ResponseFormat,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolChoice,
+    ToolSpec,
+    Usage,
+    UsageUpdate,
+)
+
+__all__ = [
+    "DEFAULT_QUIRKS",
+    "PATH",
+    "ChatCompletionsQuirks",
+    "StreamDecoder",
+    "build_request",
+    "parse_error",
+    "parse_response",
+]
+
+PATH: Final = "/chat/completions"
+TOOL_ERROR_PREFIX: Final = "Error: "
+
+
+@dataclass(frozen=True)
+class ChatCompletionsQuirks:
+    """How one alias departs from the reference Chat Completions contract. The defaults are OpenAI's [OAS]."""
+
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    tool_call_ids: IdFormat | None = None
+    tool_choice_required: str = "required"
+    seed_field: str = "seed"
+    rejected_params: frozenset[str] = frozenset()
+    message_name: bool = True
+    strict_tools: bool = True
+    stream_usage: bool = True
+    # Content of a tool-call-only assistant turn: None (null, per [OAS]) or "" for servers that refuse null.
+    empty_assistant_content: Literal[None, ""] = None
+    # Where reasoning from an earlier assistant turn goes back (DeepSeek thinking mode wants it on tool-call turns).
+    reasoning_field: str | None = None
+    json_schema_style: Literal["json_schema", "json_object_schema"] = "json_schema"
+    merge_consecutive_roles: bool = False
+    # The documentation each quirk comes from: quirk name -> source. Shown in docs and in errors.
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_QUIRKS: Final = ChatCompletionsQuirks()
+
+# Native finish reasons -> canonical. Besides OpenAI's [OAS `finish_reason`]: Together's `eos` [together-python
+# types/common.py], Mistral's `model_length`, OpenRouter's `error` [openrouter.ai/docs/errors], and stop words some
+# proxies pass through from Anthropic- or Gemini-backed models.
+_FINISH_REASON: Final[dict[str, FinishReason]] = {
+    "stop": "stop",
+    "eos": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "model_length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "content_filter": "content_filter",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "error": "other",
+}
+
+
+# --- request ---------------------------------------------------------------------------------------------------------
+
+
+def build_request(
+    request: ChatRequest, quirks: ChatCompletionsQuirks = DEFAULT_QUIRKS, *, provider: str = "chat_completions"
+) -> dict[str, Any]:
+    """The JSON body for `request`, spelled the way the alias with `quirks` expects.
+
+    >>> from allos.types import ChatRequest, Message
+    >>> build_request(ChatRequest(model="m", messages=[Message(role="user", content="hi")], max_tokens=5))
+    {'model': 'm', 'messages': [{'role': 'user', 'content': 'hi'}], 'max_tokens': 5}
+    """
+    messages = _merge_consecutive(request.messages) if quirks.merge_consecutive_roles else request.messages
+    id_map = remap_tool_call_ids(messages, quirks.tool_call_ids) if quirks.tool_call_ids else {}
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": [_message(m, quirks, id_map, provider) for m in messages],
+    }
+    if request.tools:
+        body["tools"] = [_tool(tool, quirks) for tool in request.tools]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice, quirks)
+    if request.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.max_tokens is not None:
+        body[quirks.max_tokens_field] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.seed is not None:
+        body[quirks.seed_field] = request.seed
+    if request.response_format is not None:
+        body["response_format"] = _response_format(request.response_format, quirks)
+    if request.stream:
+        body["stream"] = True
+        if quirks.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    body.update(request.extra_body)
+    _refuse_rejected(body, quirks, provider)
+    return body
+
+
+def _refuse_rejected(body: Mapping[str, Any], quirks: ChatCompletionsQuirks, provider: str) -> None:
+    for name in quirks.rejected_params:
+        if name in body:
+            source = quirks.sources.get("rejected_params", "the provider's documentation")
+            raise InvalidRequestError(
+                f"the endpoint rejects the field {name!r}; remove it (source: {source})", provider=provider
+            )
+
+
+def _merge_consecutive(messages: Sequence[Message]) -> list[Message]:
+    """Join runs of plain-text user (or assistant) turns, for servers that demand strict alternation."""
+    merged: list[Message] = []
+    for message in messages:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and previous.role == message.role
+            and message.role in ("user", "assistant")
+            and not previous.tool_calls
+            and not message.tool_calls
+            and isinstance(previous.content, str)
+            and isinstance(message.content, str)
+        ):
+            merged[-1] = previous.model_copy(update={"content": f"{previous.content}\n\n{message.content}"})
+        else:
+            merged.append(message)
+    return merged
+
+
+def _parts(message: Message, provider: str, *, images: bool) -> str | list[dict[str, Any]] | None:
+    content = message.content
+    if content is None or isinstance(content, str):
+        return content
+    if not images:
+        if any(isinstance(part, ImagePart) for part in content):
+            raise InvalidRequestError(
+                f"a {message.role} message cannot carry an image in Chat Completions; put it in a user message",
+                provider=provider,
+            )
+        return "".join(part.text for part in content if isinstance(part, TextPart))
+    return [_part(part) for part in content]
+
+
+def _part(part: TextPart | ImagePart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data}"
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _message(
+    message: Message, quirks: ChatCompletionsQuirks, id_map: Mapping[str, str], provider: str
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role}
+    if message.role == "assistant":
+        content = _parts(message, provider, images=False)
+        if message.tool_calls:
+            out["content"] = content or quirks.empty_assistant_content
+            out["tool_calls"] = [_tool_call(call, id_map) for call in message.tool_calls]
+            if quirks.reasoning_field and message.reasoning:
+                out[quirks.reasoning_field] = message.reasoning
+        else:
+            # OpenAI rejects `content: null` without tool_calls [vercel/ai PR #14950].
+            out["content"] = content or ""
+    elif message.role == "tool":
+        assert message.tool_call_id is not None  # guaranteed by Message
+        text = _parts(message, provider, images=False) or ""
+        out["tool_call_id"] = id_map.get(message.tool_call_id, message.tool_call_id)
+        out["content"] = f"{TOOL_ERROR_PREFIX}{text}" if message.is_error else text
+    else:
+        out["content"] = _parts(message, provider, images=message.role == "user")
+        if out["content"] is None:
+            out["content"] = ""
+    if message.name is not None and quirks.message_name:
+        out["name"] = message.name
+    return out
+
+
+def _tool_call(call: ToolCall, id_map: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "id": id_map.get(call.id, call.id),
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments_json()},
+    }
+
+
+def _tool(tool: ToolSpec, quirks: ChatCompletionsQuirks) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        function["description"] = tool.description
+    function["parameters"] = tool.parameters
+    if tool.strict is not None and quirks.strict_tools:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: ToolChoice, quirks: ChatCompletionsQuirks) -> str | dict[str, Any]:
+    if isinstance(choice, NamedToolChoice):
+        return {"type": "function", "function": {"name": choice.name}}
+    if choice == "required":
+        return quirks.tool_choice_required
+    return choice
+
+
+def _response_format(fmt: ResponseFormat, quirks: ChatCompletionsQuirks) -> dict[str, Any]:
+    if fmt.type != "json_schema":
+        return {"type": fmt.type}
+    if quirks.json_schema_style == "json_object_schema":
+        return {"type": "json_object", "schema": fmt.json_schema}
+    spec: dict[str, Any] = {"name": fmt.name, "schema": fmt.json_schema}
+    if fmt.strict is not None:
+        spec["strict"] = fmt.strict
+    return {"type": "json_schema", "json_schema": spec}
+
+
+# --- response --------------------------------------------------------------------------------------------------------
+
+
+def finish_reason(native: str | None, has_tool_calls: bool) -> FinishReason:
+    """Map a native finish reason. A turn that made tool calls finishes with `tool_calls` even where the server says
+    `stop` (Gemini while streaming [googleapis/python-genai#2868]) or "" (xAI [litellm xai transformation])."""
+    if has_tool_calls and native in (None, "", "stop"):
+        return "tool_calls"
+    if not native:
+        return "other"
+    return _FINISH_REASON.get(native, "other")
+
+
+def parse_usage(data: Any) -> Usage | None:
+    """Usage from `usage` (or Groq's `x_groq.usage`); DeepSeek's cache counts and xAI's separate reasoning included."""
+    if not isinstance(data, Mapping):
+        return None
+    prompt = data.get("prompt_tokens") or 0
+    completion = data.get("completion_tokens") or 0
+    prompt_details = data.get("prompt_tokens_details") or {}
+    completion_details = data.get("completion_tokens_details") or {}
+    cached = prompt_details.get("cached_tokens")
+    if cached is None:
+        cached = data.get("prompt_cache_hit_tokens")  # DeepSeek [any-llm deepseek/utils.py]
+    return Usage(
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=data.get("total_tokens"),
+        cached_input_tokens=cached,
+        cache_write_tokens=prompt_details.get("cache_write_tokens"),
+        reasoning_tokens=completion_details.get("reasoning_tokens"),
+    )
+
+
+def _content_text(content: Any) -> tuple[str, str | None]:
+    """(text, reasoning) from a message's content: a string, or a list of parts (Mistral reasoning models send
+    `thinking` chunks in the list [litellm mistral transformation])."""
+    if content is None:
+        return "", None
+    if isinstance(content, str):
+        return content, None
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, Mapping):
+            continue
+        if part.get("type") == "text":
+            texts.append(str(part.get("text", "")))
+        elif part.get("type") == "thinking":
+            thoughts.append(_thinking_text(part.get("thinking")))
+    return "".join(texts), ("".join(thoughts) or None)
+
+
+def _thinking_text(inner: Any) -> str:
+    if isinstance(inner, list):
+        return "".join(str(item.get("text", "")) for item in inner if isinstance(item, Mapping))
+    return str(inner or "")
+
+
+def _reasoning_of(message: Mapping[str, Any]) -> str | None:
+    # DeepSeek and LocalAI: `reasoning_content`; OpenRouter and Ollama: `reasoning` [pyd-ai deepseek.py, ollama.py].
+    value = message.get("reasoning_content") or message.get("reasoning")
+    return value if isinstance(value, str) and value else None
+
+
+def _parse_tool_calls(raw: Any, provider: str) -> tuple[ToolCall, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raise ResponseParseError(f"message.tool_calls is {type(raw).__name__}, expected a list", provider=provider)
+    calls = []
+    for position, item in enumerate(raw):
+        function = item.get("function") if isinstance(item, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+            raise ResponseParseError(f"message.tool_calls[{position}] has no function name", provider=provider)
+        arguments = function.get("arguments")
+        text = json.dumps(arguments) if isinstance(arguments, Mapping) else arguments
+        call_id = item.get("id") or f"call_{position}"  # some local servers send none
+        calls.append(ToolCall.from_json(str(call_id), function["name"], text))
+    return tuple(calls)
+
+
+def parse_response(body: Any, *, provider: str = "chat_completions") -> ChatResponse:
+    """The canonical answer from a `chat.completion` body; an error sent with status 200 is raised as one."""
+    if not isinstance(body, Mapping):
+        raise ResponseParseError(f"expected a JSON object, got {type(body).__name__}", provider=provider)
+    if body.get("error"):
+        raise error_from_payload(provider, body)  # OpenRouter sends some errors with 200 [openrouter.ai/docs/errors]
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
+        raise ResponseParseError("the body has no choices[0]", provider=provider)
+    choice = choices[0]
+    message = choice.get("message")
+    if not isinstance(message, Mapping):
+        raise ResponseParseError("choices[0] has no message object", provider=provider)
+    text, content_reasoning = _content_text(message.get("content"))
+    tool_calls = _parse_tool_calls(message.get("tool_calls"), provider)
+    native = choice.get("finish_reason")
+    x_groq = body.get("x_groq")
+    usage = parse_usage(body.get("usage")) or parse_usage(x_groq.get("usage") if isinstance(x_groq, Mapping) else None)
+    return ChatResponse(
+        text=text,
+        tool_calls=tool_calls,
+        finish_reason=finish_reason(native, bool(tool_calls)),
+        native_finish_reason=native,
+        usage=usage or Usage(),
+        model=body.get("model"),
+        provider=provider,
+        id=body.get("id"),
+        reasoning=_reasoning_of(message) or content_reasoning,
+        refusal=message.get("refusal") or None,
+        raw=dict(body),
+    )
+
+
+def parse_error(
+    provider: str, status_code: int, text: str, headers: Mapping[str, str], *, key_env: str | None = None
+) -> ProviderError:
+    """An HTTP error answer -> the right ProviderError (every known body shape, see `allos.protocols._errors`)."""
+    return error_from_response(provider, status_code, text, headers, key_env=key_env)
+
+
+# --- streaming -------------------------------------------------------------------------------------------------------
+
+
+class _ToolCallBuilder:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+
+
+class StreamDecoder:
+    """Incremental decoder of a Chat Completions SSE stream [OAS `ChatCompletionChunk`].
+
+    Tool-call fragments are joined by `index` (or by id, for servers that omit the index [python-genai#2868]); a
+    usage-only final chunk (`choices: []`) and Groq's `x_groq.usage` become `UsageUpdate`; an `error` payload inside
+    the 200 stream raises the matching ProviderError; the last event is always `StreamEnd` with the assembled
+    answer. A stream that stops before a finish reason or `[DONE]` raises `IncompleteStreamError` with what arrived.
+    """
+
+    def __init__(self, *, provider: str = "chat_completions", key_env: str | None = None) -> None:
+        self.provider = provider
+        self._key_env = key_env
+        self._sse = SSEDecoder()
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._tools: dict[int, _ToolCallBuilder] = {}
+        self._native_finish: str | None = None
+        self._finished = False
+        self._done = False
+        self._usage: Usage | None = None
+        self._model: str | None = None
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for sse in self._sse.feed(chunk):
+            if not self._done:
+                self._on_data(sse.data, events)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for sse in self._sse.finish():
+            if not self._done:
+                self._on_data(sse.data, events)
+        if self._done:
+            return events
+        if not self._finished:
+            raise IncompleteStreamError(
+                "the stream ended before a finish reason or [DONE]", provider=self.provider, partial=self.partial()
+            )
+        self._end(events)  # a server that finishes without [DONE]: lenient, nothing was lost
+        return events
+
+    def partial(self) -> ChatResponse:
+        """What has arrived so far, assembled."""
+        calls = tuple(self._build_call(i, b) for i, b in sorted(self._tools.items()))
+        return ChatResponse(
+            text="".join(self._text),
+            tool_calls=calls,
+            finish_reason=finish_reason(self._native_finish, bool(calls)) if self._finished else "other",
+            native_finish_reason=self._native_finish,
+            usage=self._usage or Usage(),
+            model=self._model,
+            provider=self.provider,
+            id=self._id,
+            reasoning="".join(self._reasoning) or None,
+        )
+
+    def _on_data(self, data: str, events: list[StreamEvent]) -> None:
+        if data.startswith("[DONE]"):
+            self._end(events)
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise ResponseParseError(f"a stream chunk is not JSON: {data[:200]!r}", provider=self.provider) from exc
+        if not isinstance(chunk, Mapping):
+            raise ResponseParseError(f"a stream chunk is not an object: {data[:200]!r}", provider=self.provider)
+        if chunk.get("error"):
+            raise error_from_payload(self.provider, chunk, key_env=self._key_env)
+        self._model = self._model or chunk.get("model")
+        self._id = self._id or chunk.get("id")
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
+            self._on_choice(choices[0], events)
+        x_groq = chunk.get("x_groq")
+        usage = parse_usage(chunk.get("usage")) or parse_usage(
+            x_groq.get("usage") if isinstance(x_groq, Mapping) else None
+        )
+        if usage is not None:
+            self._usage = usage
+            events.append(UsageUpdate(usage=usage))
+
+    def _on_choice(self, choice: Mapping[str, Any], events: list[StreamEvent]) -> None:
+        delta = choice.get("delta")
+        if isinstance(delta, Mapping):
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                self._text.append(content)
+                events.append(TextDelta(text=content))
+            reasoning = _reasoning_of(delta)
+            if reasoning:
+                self._reasoning.append(reasoning)
+                events.append(ReasoningDelta(text=reasoning))
+            fragments = delta.get("tool_calls")
+            if isinstance(fragments, list):
+                for fragment in fragments:
+                    if isinstance(fragment, Mapping):
+                        self._on_fragment(fragment, events)
+        native = choice.get("finish_reason")
+        if native is not None and not self._finished:
+            self._native_finish = native
+            self._finished = True
+            for index, builder in sorted(self._tools.items()):
+                events.append(ToolCallDone(index=index, tool_call=self._build_call(index, builder)))
+
+    def _on_fragment(self, fragment: Mapping[str, Any], events: list[StreamEvent]) -> None:
+        index = self._fragment_index(fragment)
+        builder = self._tools.setdefault(index, _ToolCallBuilder())
+        raw_function = fragment.get("function")
+        function: Mapping[str, Any] = raw_function if isinstance(raw_function, Mapping) else {}
+        call_id = fragment.get("id") or None
+        name = function.get("name") or None
+        arguments = function.get("arguments") or ""
+        if isinstance(arguments, Mapping):
+            arguments = json.dumps(arguments)
+        if call_id and builder.id is None:
+            builder.id = call_id
+        if name and builder.name is None:
+            builder.name = name
+        if arguments:
+            builder.arguments.append(arguments)
+        events.append(ToolCallDelta(index=index, id=call_id, name=name, arguments_delta=arguments))
+
+    def _fragment_index(self, fragment: Mapping[str, Any]) -> int:
+        index = fragment.get("index")
+        if isinstance(index, int):
+            return index
+        call_id = fragment.get("id")
+        for known, builder in self._tools.items():
+            if call_id and builder.id == call_id:
+                return known
+        if call_id or not self._tools:
+            return len(self._tools)
+        return max(self._tools)
+
+    def _build_call(self, index: int, builder: _ToolCallBuilder) -> ToolCall:
+        if builder.name is None:
+            raise ResponseParseError(f"streamed tool call {index} never named its function", provider=self.provider)
+        return ToolCall.from_json(builder.id or f"call_{index}", builder.name, "".join(builder.arguments))
+
+    def _end(self, events: list[StreamEvent]) -> None:
+        self._done = True
+        if not self._finished:
+            # [DONE] without a finish reason: close the tool calls that are complete by definition now.
+            self._finished = True
+            for index, builder in sorted(self._tools.items()):
+                events.append(ToolCallDone(index=index, tool_call=self._build_call(index, builder)))
+        events.append(StreamEnd(response=self.partial()))
+
+
+def iter_events(decoder: StreamDecoder, chunks: Iterable[bytes]) -> list[StreamEvent]:
+    """Decode a whole stream at once (tests, benchmarks): every chunk fed, then `finish()`."""
+    events: list[StreamEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    events.extend(decoder.finish())
+    return events

@@ -1,0 +1,312 @@
+"""The Provider: a protocol's pure functions + a transport + a registry row. It only moves bytes.
+
+Every public call does the same four steps: validate the canonical request (typed errors naming the provider and the
+field), refuse what the alias does not claim to support (`UnsupportedCapabilityError`, nothing sent), let the
+protocol module build the body, and hand the bytes to the transport; the answer goes back through the protocol's
+parser. Errors leaving a Provider are scrubbed of every secret it holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
+
+import httpx
+from pydantic import ValidationError
+
+from allos._version import __version__
+from allos.capabilities import Capability
+from allos.errors import (
+    APIConnectionError,
+    IncompleteStreamError,
+    InvalidRequestError,
+    ProviderError,
+    ResponseParseError,
+    UnsupportedCapabilityError,
+    scrubbed,
+)
+from allos.transport import DEFAULT_MAX_RETRIES, TimeoutTypes, Transport
+from allos.types import (
+    ChatRequest,
+    ChatResponse,
+    ImagePart,
+    Message,
+    NamedToolChoice,
+    ResponseFormat,
+    StreamEvent,
+    ToolChoice,
+    ToolSpec,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from allos._sentinel import NotGiven
+    from allos.providers.registry import ProviderSpec
+
+__all__ = ["ChatOptions", "Provider", "required_capabilities"]
+
+MessageLike = Message | Mapping[str, Any]
+
+
+class ChatOptions(TypedDict, total=False):
+    """The keyword options of `chat`, `achat`, `stream` and `astream`."""
+
+    tools: Sequence[ToolSpec | Mapping[str, Any]]
+    tool_choice: ToolChoice | Mapping[str, str] | None
+    parallel_tool_calls: bool | None
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    stop: str | Sequence[str]
+    response_format: ResponseFormat | Mapping[str, Any] | None
+    seed: int | None
+    model: str
+    extra_body: Mapping[str, Any]
+    extra_headers: Mapping[str, str]
+
+
+class StreamDecoder(Protocol):
+    def feed(self, chunk: bytes) -> list[StreamEvent]: ...
+    def finish(self) -> list[StreamEvent]: ...
+    def partial(self) -> ChatResponse: ...
+
+
+def required_capabilities(request: ChatRequest) -> set[Capability]:
+    """What a request needs from an alias, read off the request alone.
+
+    >>> sorted(required_capabilities(ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}], stop="x")))
+    [<Capability.CHAT: 'chat'>, <Capability.STOP_SEQUENCES: 'stop_sequences'>]
+    """
+    needed = {Capability.CHAT} | _tool_needs(request)
+    if request.stream:
+        needed.add(Capability.STREAMING)
+    if request.stop:
+        needed.add(Capability.STOP_SEQUENCES)
+    if request.response_format is not None and request.response_format.type in _FORMAT_NEEDS:
+        needed.add(_FORMAT_NEEDS[request.response_format.type])
+    for message in request.messages:
+        if message.tool_calls or message.role == "tool":
+            needed.add(Capability.TOOL_RESULT)
+        if isinstance(message.content, tuple) and any(isinstance(p, ImagePart) for p in message.content):
+            needed.add(Capability.IMAGE_INPUT)
+    return needed
+
+
+_FORMAT_NEEDS = {"json_object": Capability.JSON_MODE, "json_schema": Capability.STRUCTURED_OUTPUT}
+_CHOICE_NEEDS = {"none": Capability.TOOL_CHOICE_NONE, "required": Capability.TOOL_CHOICE_REQUIRED}
+
+
+def _tool_needs(request: ChatRequest) -> set[Capability]:
+    needed = set()
+    if request.tools:
+        needed.add(Capability.TOOLS)
+        if request.stream:
+            needed.add(Capability.STREAMING_TOOL_CALLS)
+    choice = request.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        needed.add(Capability.TOOL_CHOICE_NAMED)
+    elif choice in _CHOICE_NEEDS:
+        needed.add(_CHOICE_NEEDS[choice])
+    if request.parallel_tool_calls is not None:
+        needed.add(Capability.PARALLEL_TOOL_CALLS)
+    return needed
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "request"
+        problems.append(f"{where}: {error['msg']}")
+    return "invalid request: " + "; ".join(problems)
+
+
+class Provider:
+    """Base of every protocol's provider. Subclasses bind the protocol's pure functions and its path."""
+
+    protocol: ClassVar[str]
+    path: ClassVar[str]
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        *,
+        model: str,
+        base_url: str,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        secret_headers: Sequence[str] = (),
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.spec = spec
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        all_headers = {**self._auth_headers(api_key), **(headers or {})}
+        # Every value that must never leave memory: the key and secret headers (with and without a "Bearer " prefix).
+        secrets = [api_key or ""]
+        for name in secret_headers:
+            value = all_headers.get(name, "")
+            secrets += [value, value.split(" ", 1)[-1]]
+        self._secrets = tuple(s for s in secrets if s)
+        self._transport = Transport(
+            provider=spec.name,
+            base_url=self.base_url,
+            headers={**self._default_headers(), **all_headers},
+            error_factory=self._error,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            async_http_client=async_http_client,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.spec.name!r}, model={self.model!r}, base_url={self.base_url!r})"
+
+    # --- what a protocol subclass provides ---------------------------------------------------------------------
+
+    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
+        if not api_key:
+            return {}
+        value = f"{self.spec.auth_scheme} {api_key}" if self.spec.auth_scheme else api_key
+        return {self.spec.auth_header: value}
+
+    def _default_headers(self) -> dict[str, str]:
+        return {"content-type": "application/json", "accept": "application/json", "user-agent": f"allos/{__version__}"}
+
+    def _build(self, request: ChatRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _parse(self, body: Any) -> ChatResponse:
+        raise NotImplementedError
+
+    def _decoder(self) -> StreamDecoder:
+        raise NotImplementedError
+
+    def _error(self, status_code: int, text: str, headers: Mapping[str, str]) -> ProviderError:
+        raise NotImplementedError
+
+    # --- shared steps ----------------------------------------------------------------------------------------------
+
+    def _prepare(
+        self, messages: Sequence[MessageLike], options: ChatOptions, *, stream: bool
+    ) -> tuple[bytes, dict[str, str]]:
+        fields: dict[str, Any] = dict(options)
+        headers = dict(fields.pop("extra_headers", None) or {})
+        if stream:
+            headers["accept"] = "text/event-stream"
+        fields["model"] = fields.get("model") or self.model
+        try:
+            request = ChatRequest(messages=messages, stream=stream, **fields)
+        except ValidationError as exc:  # also an unknown option: ChatRequest forbids extra fields
+            raise InvalidRequestError(_describe(exc), provider=self.spec.name) from None
+        self._check_capabilities(request)
+        with scrubbed(self._secrets):
+            return self._encode(self._build(request)), headers
+
+    def _check_capabilities(self, request: ChatRequest) -> None:
+        missing = sorted(required_capabilities(request) - self.spec.capabilities)
+        if missing:
+            names = ", ".join(str(c) for c in missing)
+            raise UnsupportedCapabilityError(
+                f"this alias does not support {names}",
+                provider=self.spec.name,
+                capability=str(missing[0]),
+                hint="see the provider table in docs/providers/ or allos.list_providers()",
+            )
+
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        try:
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except ValueError as exc:  # NaN or infinity somewhere in the arguments or schemas
+            raise InvalidRequestError(f"the request is not valid JSON: {exc}", provider=self.spec.name) from None
+
+    def _decode(self, response: httpx.Response) -> ChatResponse:
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            snippet = response.text[:200]
+            raise ResponseParseError(
+                f"the {response.status_code} answer is not JSON: {snippet!r}", provider=self.spec.name
+            ) from exc
+        return self._parse(body)
+
+    # --- public calls ----------------------------------------------------------------------------------------------
+
+    def chat(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> ChatResponse:
+        """One answer for `messages`.
+
+        `options`: tools, tool_choice ("auto" | "none" | "required" | {"name": ...}), parallel_tool_calls,
+        max_tokens, temperature, top_p, stop, response_format, seed, model (overrides the provider's),
+        extra_body (merged into the JSON body as is), extra_headers.
+        """
+        body, headers = self._prepare(messages, options, stream=False)
+        with scrubbed(self._secrets):
+            return self._decode(self._transport.post(self.path, body, headers))
+
+    async def achat(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> ChatResponse:
+        """The async twin of `chat`."""
+        body, headers = self._prepare(messages, options, stream=False)
+        with scrubbed(self._secrets):
+            return self._decode(await self._transport.apost(self.path, body, headers))
+
+    def stream(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> Iterator[StreamEvent]:
+        """Events as they arrive; the last one is `StreamEnd(response=...)`. The request is checked before this
+        returns, so a bad request fails here, not at the first iteration."""
+        body, headers = self._prepare(messages, options, stream=True)
+        return self._stream(body, headers)
+
+    def astream(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> AsyncIterator[StreamEvent]:
+        """The async twin of `stream`."""
+        body, headers = self._prepare(messages, options, stream=True)
+        return self._astream(body, headers)
+
+    def _stream(self, body: bytes, headers: dict[str, str]) -> Iterator[StreamEvent]:
+        with scrubbed(self._secrets), self._transport.stream(self.path, body, headers) as response:
+            decoder = self._decoder()
+            try:
+                for chunk in self._transport.iter_bytes(response):
+                    yield from decoder.feed(chunk)
+            except APIConnectionError as exc:
+                raise IncompleteStreamError(
+                    f"the stream was cut off: {exc.message}", provider=self.spec.name, partial=decoder.partial()
+                ) from exc
+            yield from decoder.finish()
+
+    async def _astream(self, body: bytes, headers: dict[str, str]) -> AsyncIterator[StreamEvent]:
+        with scrubbed(self._secrets):
+            async with self._transport.astream(self.path, body, headers) as response:
+                decoder = self._decoder()
+                try:
+                    async for chunk in self._transport.aiter_bytes(response):
+                        for event in decoder.feed(chunk):
+                            yield event
+                except APIConnectionError as exc:
+                    raise IncompleteStreamError(
+                        f"the stream was cut off: {exc.message}", provider=self.spec.name, partial=decoder.partial()
+                    ) from exc
+                for event in decoder.finish():
+                    yield event
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._transport.close()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Provider:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,1 @@
+"""The Allos conformance harness: capability scenarios, generated sequences, cassettes and the matrix."""
