@@ -1,0 +1,32 @@
+"""The console scripts exist and never crash, even before their full features land."""
+
+from __future__ import annotations
+
+import pytest
+
+from allos.cli import main as allos_main
+from conformance.cli import main as conform_main
+
+
+def test_allos_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert allos_main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("allos 0.")
+
+
+def test_allos_without_arguments_explains_what_works(capsys: pytest.CaptureFixture[str]) -> None:
+    assert allos_main([]) == 0
+    out = capsys.readouterr().out
+    assert "get_provider" in out and "groq" in out
+
+
+def test_allos_unknown_arguments_exit_non_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert allos_main(["do", "something"]) == 2
+
+
+def test_allos_conform_lists_every_alias(capsys: pytest.CaptureFixture[str]) -> None:
+    from allos import list_providers
+
+    assert conform_main([]) == 0
+    out = capsys.readouterr().out
+    for spec in list_providers():
+        assert spec.name in out
