@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import pytest
 
 import allos
 from allos import Capability, ProviderSpec, get_provider, list_providers, register_provider, unregister_provider
 from allos.errors import ConfigurationError
+from allos.protocols.chat_completions import ChatCompletionsQuirks
 from allos.providers.registry import OPENAI_COMPATIBLE_PROVIDERS, get_spec
 
 # The real public endpoints [../shared/research/provider-contracts.md section 4].
@@ -58,14 +60,18 @@ def test_every_row_is_well_formed(spec: ProviderSpec) -> None:
         assert spec.api_key_env and re.fullmatch(r"[A-Z][A-Z0-9_]*", spec.api_key_env)
     if Capability.TOOL_RESULT in spec.capabilities:
         assert Capability.TOOLS in spec.capabilities
-    for quirk in spec.quirks.sources:
-        assert spec.quirks.sources[quirk].strip(), f"{spec.name}.{quirk} has no source"
+    sources = spec.quirks.sources if spec.quirks is not None else {}
+    for quirk, source in sources.items():
+        assert source.strip(), f"{spec.name}.{quirk} has no source"
 
 
 def test_quirk_differences_carry_their_source() -> None:
     """A row whose quirks differ from the reference names a source for each differing field."""
-    reference = OPENAI_COMPATIBLE_PROVIDERS["together"].quirks
+    reference = ChatCompletionsQuirks()
     for spec in OPENAI_COMPATIBLE_PROVIDERS.values():
+        if spec.quirks is None:
+            continue
+        assert isinstance(spec.quirks, ChatCompletionsQuirks)
         for field in ("max_tokens_field", "tool_call_ids", "tool_choice_required", "seed_field", "rejected_params",
                       "message_name", "strict_tools", "stream_usage", "empty_assistant_content", "reasoning_field",
                       "json_schema_style", "merge_consecutive_roles"):  # fmt: skip
@@ -183,3 +189,25 @@ def test_list_providers_is_sorted_and_complete() -> None:
     names = [spec.name for spec in allos.list_providers()]
     assert names == sorted(names)
     assert set(REAL_BASE_URLS) | {"chat_completions"} <= set(names)
+
+
+def test_quirks_of_another_protocol_are_refused() -> None:
+    class OtherQuirks:
+        sources: ClassVar[dict[str, str]] = {}
+
+    spec = ProviderSpec(
+        name="odd-row",
+        protocol="chat_completions",
+        base_url="http://127.0.0.1:9/v1",
+        api_key_env=None,
+        api_key_required=False,
+        capabilities=frozenset({Capability.CHAT}),
+        default_model="m",
+        quirks=OtherQuirks(),
+    )
+    register_provider(spec)
+    try:
+        with pytest.raises(ConfigurationError, match="ChatCompletionsQuirks"):
+            get_provider("odd-row")
+    finally:
+        unregister_provider("odd-row")

@@ -62,7 +62,7 @@ def _api_key(spec: ProviderSpec, api_key: str | None) -> str | None:
 def _header_values(specs: tuple[HeaderSpec, ...]) -> dict[str, str]:
     values = {}
     for header in specs:
-        value = _env(header.env)
+        value = _env(header.env) or header.default
         if value is not None:
             values[header.name] = f"{header.prefix}{value}"
     return values

@@ -42,10 +42,11 @@ def render_quirk_sources(protocol: str = "chat_completions") -> str:
     """Each alias's quirks and extra headers, with the source of each."""
     lines: list[str] = []
     for spec in list_providers():
-        if spec.protocol != protocol or not (spec.quirks.sources or spec.headers):
+        sources = spec.quirks.sources if spec.quirks is not None else {}
+        if spec.protocol != protocol or not (sources or spec.headers):
             continue
         lines.append(f"- **{spec.name}**")
-        for quirk, source in sorted(spec.quirks.sources.items()):
+        for quirk, source in sorted(sources.items()):
             lines.append(f"  - `{quirk}`: {source}")
         for header in spec.headers:
             secret = ", secret" if header.secret else ""

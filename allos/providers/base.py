@@ -19,6 +19,7 @@ from allos._version import __version__
 from allos.capabilities import Capability
 from allos.errors import (
     APIConnectionError,
+    ConfigurationError,
     IncompleteStreamError,
     InvalidRequestError,
     ProviderError,
@@ -127,6 +128,11 @@ class Provider:
 
     protocol: ClassVar[str]
     path: ClassVar[str]
+    # The protocol's quirks dataclass, and the reference quirks used when the row gives none.
+    quirks_type: ClassVar[type[Any]]
+    default_quirks: ClassVar[Any]
+    # What a streaming request asks for: SSE for most protocols, NDJSON for Ollama.
+    stream_accept: ClassVar[str] = "text/event-stream"
 
     def __init__(
         self,
@@ -142,6 +148,14 @@ class Provider:
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        quirks = spec.quirks if spec.quirks is not None else self.default_quirks
+        if not isinstance(quirks, self.quirks_type):
+            raise ConfigurationError(
+                f"the row's quirks are {type(quirks).__name__};"
+                f" a {self.protocol} alias needs {self.quirks_type.__name__}",
+                provider=spec.name,
+            )
+        self._quirks: Any = quirks
         self.spec = spec
         self.model = model
         self.base_url = base_url.rstrip("/")
@@ -197,7 +211,7 @@ class Provider:
         fields: dict[str, Any] = dict(options)
         headers = dict(fields.pop("extra_headers", None) or {})
         if stream:
-            headers["accept"] = "text/event-stream"
+            headers["accept"] = self.stream_accept
         fields["model"] = fields.get("model") or self.model
         try:
             request = ChatRequest(messages=messages, stream=stream, **fields)

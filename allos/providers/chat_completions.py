@@ -24,8 +24,16 @@ class ChatCompletionsProvider(Provider):
     protocol: ClassVar[str] = "chat_completions"
     path: ClassVar[str] = wire.PATH
 
+    quirks_type: ClassVar[type[Any]] = wire.ChatCompletionsQuirks
+    default_quirks: ClassVar[Any] = wire.DEFAULT_QUIRKS
+
+    @property
+    def quirks(self) -> wire.ChatCompletionsQuirks:
+        quirks: wire.ChatCompletionsQuirks = self._quirks
+        return quirks
+
     def _build(self, request: ChatRequest) -> dict[str, Any]:
-        return wire.build_request(request, self.spec.quirks, provider=self.spec.name)
+        return wire.build_request(request, self.quirks, provider=self.spec.name)
 
     def _parse(self, body: Any) -> ChatResponse:
         return wire.parse_response(body, provider=self.spec.name)

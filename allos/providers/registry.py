@@ -15,18 +15,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from allos.capabilities import ALL_CAPABILITIES, Capability
 from allos.errors import ConfigurationError
 from allos.protocols._ids import ALNUM9
-from allos.protocols.chat_completions import DEFAULT_QUIRKS, ChatCompletionsQuirks
+from allos.protocols.chat_completions import ChatCompletionsQuirks
 
 __all__ = [
     "OPENAI_COMPATIBLE_PROVIDERS",
     "HeaderSpec",
     "ProtocolName",
     "ProviderSpec",
+    "Quirks",
     "get_spec",
     "list_providers",
     "register_provider",
@@ -37,14 +38,23 @@ ProtocolName = Literal["chat_completions", "responses", "anthropic", "ollama"]
 _ALIAS_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
+class Quirks(Protocol):
+    """What every protocol's quirks dataclass has: the source of each quirk (quirk name -> documentation)."""
+
+    @property
+    def sources(self) -> Mapping[str, str]: ...
+
+
 @dataclass(frozen=True)
 class HeaderSpec:
-    """An extra header whose value comes from an environment variable (sent only when the variable is set)."""
+    """An extra header whose value comes from an environment variable, else from `default`; sent only when either
+    gives a value."""
 
     name: str
     env: str
     secret: bool = False
     prefix: str = ""
+    default: str | None = None
     description: str = ""
 
 
@@ -62,7 +72,8 @@ class ProviderSpec:
     auth_header: str = "Authorization"
     auth_scheme: str = "Bearer"
     headers: tuple[HeaderSpec, ...] = ()
-    quirks: ChatCompletionsQuirks = DEFAULT_QUIRKS
+    # The protocol module's quirks dataclass; None means the protocol's reference behaviour.
+    quirks: Quirks | None = None
     local: bool = False
     docs_url: str = ""
     description: str = ""
