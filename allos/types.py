@@ -222,6 +222,8 @@ class ChatRequest(_Frozen):
     response_format: ResponseFormat | None = None
     seed: int | None = None
     stream: bool = False
+    # Continue a conversation stored by the provider (OpenAI Responses); only the new messages are then sent.
+    previous_response_id: str | None = None
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("stop", mode="before")

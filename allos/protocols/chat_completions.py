@@ -124,6 +124,7 @@ def build_request(
     >>> build_request(ChatRequest(model="m", messages=[Message(role="user", content="hi")], max_tokens=5))
     {'model': 'm', 'messages': [{'role': 'user', 'content': 'hi'}], 'max_tokens': 5}
     """
+    _refuse_stored_conversation(request, provider)
     messages = _merge_consecutive(request.messages) if quirks.merge_consecutive_roles else request.messages
     id_map = remap_tool_call_ids(messages, quirks.tool_call_ids) if quirks.tool_call_ids else {}
     body: dict[str, Any] = {
@@ -155,6 +156,15 @@ def build_request(
     body.update(request.extra_body)
     _refuse_rejected(body, quirks, provider)
     return body
+
+
+def _refuse_stored_conversation(request: ChatRequest, provider: str) -> None:
+    if request.previous_response_id is not None:
+        raise InvalidRequestError(
+            "previous_response_id needs a protocol that stores conversations (OpenAI Responses: alias 'openai');"
+            " Chat Completions sends the whole history instead",
+            provider=provider,
+        )
 
 
 def _refuse_rejected(body: Mapping[str, Any], quirks: ChatCompletionsQuirks, provider: str) -> None:

@@ -64,6 +64,7 @@ class ChatOptions(TypedDict, total=False):
     response_format: ResponseFormat | Mapping[str, Any] | None
     seed: int | None
     model: str
+    previous_response_id: str | None
     extra_body: Mapping[str, Any]
     extra_headers: Mapping[str, str]
 
@@ -255,7 +256,8 @@ class Provider:
 
         `options`: tools, tool_choice ("auto" | "none" | "required" | {"name": ...}), parallel_tool_calls,
         max_tokens, temperature, top_p, stop, response_format, seed, model (overrides the provider's),
-        extra_body (merged into the JSON body as is), extra_headers.
+        previous_response_id (protocols with stored conversations only), extra_body (merged into the JSON body
+        as is), extra_headers.
         """
         body, headers = self._prepare(messages, options, stream=False)
         with scrubbed(self._secrets):

@@ -118,6 +118,52 @@ _MISTRAL_SOURCES = {
 
 _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
     ProviderSpec(
+        name="openai",
+        protocol="responses",
+        base_url="https://api.openai.com/v1",
+        api_key_env="OPENAI_API_KEY",
+        base_url_env="OPENAI_BASE_URL",
+        default_model="gpt-4o-mini",
+        capabilities=ALL_CAPABILITIES - {Capability.REASONING},
+        headers=(
+            HeaderSpec("OpenAI-Organization", "OPENAI_ORG_ID"),
+            HeaderSpec("OpenAI-Project", "OPENAI_PROJECT_ID"),
+        ),
+        docs_url="https://platform.openai.com/docs/api-reference/responses",
+        description="OpenAI through its native Responses protocol",
+    ),
+    ProviderSpec(
+        name="anthropic",
+        protocol="anthropic",
+        # The SDK's base has no version segment; the protocol's path is /v1/messages [anthropic-sdk-python _client.py].
+        base_url="https://api.anthropic.com",
+        api_key_env="ANTHROPIC_API_KEY",
+        default_model="claude-sonnet-4-5",
+        capabilities=ALL_CAPABILITIES - {Capability.REASONING, Capability.JSON_MODE},
+        auth_header="x-api-key",
+        auth_scheme="",
+        headers=(
+            # Pinned; ANTHROPIC_VERSION overrides it (2026-10-21 changed sampling fields) [research section 3].
+            HeaderSpec("anthropic-version", "ANTHROPIC_VERSION", default="2023-06-01"),
+            HeaderSpec("anthropic-beta", "ANTHROPIC_BETA"),
+        ),
+        docs_url="https://docs.claude.com/en/api/messages",
+        description="Anthropic Messages",
+    ),
+    ProviderSpec(
+        name="ollama",
+        protocol="ollama",
+        base_url="http://localhost:11434",
+        api_key_env="OLLAMA_API_KEY",
+        api_key_required=False,
+        default_model="llama3.2",
+        capabilities=ALL_CAPABILITIES
+        - {Capability.REASONING, Capability.TOOL_CHOICE_REQUIRED, Capability.TOOL_CHOICE_NAMED},
+        local=True,
+        docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
+        description="Ollama's native API, with model management",
+    ),
+    ProviderSpec(
         name="openai-chat",
         protocol="chat_completions",
         base_url="https://api.openai.com/v1",
