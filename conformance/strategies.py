@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import string
 from collections.abc import Collection, Mapping, Sequence
@@ -45,6 +46,7 @@ from allos.types import (
 __all__ = [
     "arguments_for",
     "chat_requests",
+    "chunkings",
     "conversations",
     "descriptions",
     "json_schemas",
@@ -494,3 +496,20 @@ def chat_requests(
         response_format=draw(_response_formats(can)),
         stream=stream,
     )
+
+
+# --- transport -------------------------------------------------------------------------------------------------------
+
+
+def chunkings(data: bytes, *, max_cuts: int = 12) -> st.SearchStrategy[list[bytes]]:
+    """`data` cut at arbitrary byte boundaries (inside a line end or a UTF-8 character too, and with empty chunks):
+    how a network may deliver a stream. The chunks always join back to `data`.
+
+    Example: `data.draw(chunkings(b"data: {}\\n\\n"))`.
+    """
+
+    def cut(points: list[int]) -> list[bytes]:
+        bounds = [0, *sorted(points), len(data)]
+        return [data[start:end] for start, end in itertools.pairwise(bounds)]
+
+    return st.lists(st.integers(0, len(data)), max_size=max_cuts).map(cut)

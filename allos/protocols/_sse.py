@@ -50,7 +50,7 @@ class SSEDecoder:
         start = 0
         size = len(buffer)
         for match in _LINE_END.finditer(buffer):
-            if match.end() == size and buffer[match.start()] == 0x0D:  # a lone CR at the end: maybe CRLF
+            if match.end() == size and match.group() == b"\r":  # a lone CR at the end: maybe CRLF
                 break
             self._line(buffer[start : match.start()], events)
             start = match.end()
