@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from allos.types import Message
 
-__all__ = ["ALNUM9", "IdFormat", "remap_tool_call_ids"]
+__all__ = ["ALNUM9", "MAX64", "IdFormat", "remap_tool_call_ids"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -53,6 +53,15 @@ def _alnum9(foreign: str, attempt: int) -> str:
 # Mistral: "Tool call id was call_... but must be a-z, A-Z, 0-9, with a length of 9."
 # [jackmpcollins/magentic#276; langchain-ai/langchain PR #24668]
 ALNUM9 = IdFormat("alnum9", r"[a-zA-Z0-9]{9}", _alnum9)
+
+
+def _call64(foreign: str, attempt: int) -> str:
+    return "call_" + _base62(hashlib.sha256(f"{attempt}:{foreign}".encode()).digest(), 24)
+
+
+# OpenAI Responses: `call_id` is 1 to 64 characters [openai-openapi FunctionCallOutputItemParam]; any id in that range
+# passes unchanged, a longer (or empty) one becomes `call_` + 24 base-62 characters.
+MAX64 = IdFormat("max64", r"(?s).{1,64}", _call64)
 
 
 def _ids_in(messages: Iterable[Message]) -> list[str]:
