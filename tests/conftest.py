@@ -42,3 +42,27 @@ def _clean_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.endswith(("_API_KEY", "_BASE_URL")) or name.startswith(("PORTKEY_", "OPENROUTER_", "OPENAI_")):
             monkeypatch.delenv(name, raising=False)
+
+
+# --- loopback HTTP server (tests/loopback.py) -------------------------------------------------------------------------
+
+from loopback import LoopbackServer  # noqa: E402  (tests/ is on sys.path: conftest.py lives there)
+
+
+@pytest.fixture(scope="session")
+def loopback_server() -> Iterator[LoopbackServer]:
+    """One real HTTP/1.1 server on 127.0.0.1 for the whole session; `loopback` gives each test a clean script."""
+    server = LoopbackServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def loopback(loopback_server: LoopbackServer) -> Iterator[LoopbackServer]:
+    """The loopback server with an empty script; held replies are released and the script checked at teardown."""
+    loopback_server.reset()
+    yield loopback_server
+    loopback_server.release_all()
+    unscripted = [f"{r.method} {r.path}" for r in loopback_server.unscripted]
+    loopback_server.reset()
+    assert not unscripted, f"requests reached the loopback server with no reply scripted: {unscripted}"
