@@ -108,6 +108,16 @@ class IncompleteStreamError(ResponseParseError):
         super().__init__(message, provider=provider)
         self.partial = partial
 
+    def _scrub(self, secrets: Iterable[str]) -> None:
+        # `partial` holds text the server sent, which can echo a key back (a proxy, a model repeating its prompt).
+        values = list(secrets)
+        super()._scrub(values)
+        if self.partial is not None:
+            dumped = self.partial.model_dump(mode="json")
+            cleaned = _redact_json(dumped, values)
+            if cleaned != dumped:
+                self.partial = type(self.partial).model_validate(cleaned)
+
 
 class ProviderError(AllosError):
     """The provider answered with an error."""
@@ -260,6 +270,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def _redact_json(value: Any, secrets: list[str]) -> Any:
+    """`redact` applied to every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact(k, secrets): _redact_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(item, secrets) for item in value]
+    return value
 
 
 @contextmanager
