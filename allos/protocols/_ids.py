@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from allos.types import Message
 
-__all__ = ["ALNUM9", "MAX64", "IdFormat", "remap_tool_call_ids"]
+__all__ = ["ALNUM9", "MAX64", "TOOL_USE_ID", "IdFormat", "remap_tool_call_ids"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -62,6 +62,16 @@ def _call64(foreign: str, attempt: int) -> str:
 # OpenAI Responses: `call_id` is 1 to 64 characters [openai-openapi FunctionCallOutputItemParam]; any id in that range
 # passes unchanged, a longer (or empty) one becomes `call_` + 24 base-62 characters.
 MAX64 = IdFormat("max64", r"(?s).{1,64}", _call64)
+
+
+def _toolu(foreign: str, attempt: int) -> str:
+    return "toolu_" + _base62(hashlib.sha256(f"{attempt}:{foreign}".encode()).digest(), 24)
+
+
+# Anthropic Messages: "messages.N.content.M.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+# [CommandCodeAI/command-code#323; RooCodeInc/Roo-Code PR #10649]. OpenAI's `call_...` and Mistral's ids pass
+# unchanged; anything else becomes `toolu_` + 24 base-62 characters.
+TOOL_USE_ID = IdFormat("tool_use_id", r"[a-zA-Z0-9_-]+", _toolu)
 
 
 def _ids_in(messages: Iterable[Message]) -> list[str]:
