@@ -251,6 +251,19 @@ class Provider:
 
     # --- public calls ----------------------------------------------------------------------------------------------
 
+    def payload(
+        self, messages: Sequence[MessageLike], *, stream: bool = False, **options: Unpack[ChatOptions]
+    ) -> dict[str, Any]:
+        """The JSON body `chat` would send for these arguments, without sending it (for inspection and snapshots).
+
+        >>> from allos import get_provider
+        >>> get_provider("mistral", api_key="example-key-123").payload([{"role": "user", "content": "hi"}])
+        {'model': 'mistral-small-latest', 'messages': [{'role': 'user', 'content': 'hi'}]}
+        """
+        body, _ = self._prepare(messages, options, stream=stream)
+        result: dict[str, Any] = json.loads(body)
+        return result
+
     def chat(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> ChatResponse:
         """One answer for `messages`.
 
