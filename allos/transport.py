@@ -172,11 +172,17 @@ class Transport:
     # --- building blocks shared by both paths ------------------------------------------------------------------
 
     def _build(
-        self, client: httpx.Client | httpx.AsyncClient, path: str, body: bytes, headers: Mapping[str, str]
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        method: str = "POST",
     ) -> httpx.Request:
         merged = {**self._headers, **headers} if headers else self._headers
         timeout: Any = httpx.USE_CLIENT_DEFAULT if isinstance(self._timeout, NotGiven) else self._timeout
-        return client.build_request("POST", f"{self.base_url}{path}", content=body, headers=merged, timeout=timeout)
+        content = body if method == "POST" else None  # a GET carries no body
+        return client.build_request(method, f"{self.base_url}{path}", content=content, headers=merged, timeout=timeout)
 
     def _connection_error(self, exc: httpx.TransportError) -> ProviderError:
         if isinstance(exc, httpx.TimeoutException):
@@ -214,15 +220,26 @@ class Transport:
         with self.stream(path, body, headers, _read=True) as response:
             return response
 
+    def get(self, path: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """GET with retries (listings such as Ollama's /api/tags); a fully read response or a ProviderError."""
+        with self.stream(path, b"", headers, _read=True, _method="GET") as response:
+            return response
+
     @contextmanager
     def stream(
-        self, path: str, body: bytes, headers: Mapping[str, str] | None = None, *, _read: bool = False
+        self,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        _read: bool = False,
+        _method: str = "POST",
     ) -> Iterator[httpx.Response]:
         """POST with retries; yields a successful response whose body is still to be read."""
         client = self.client
         for retries_done in range(self.max_retries + 1):
             last = retries_done == self.max_retries
-            request = self._build(client, path, body, headers or {})
+            request = self._build(client, path, body, headers or {}, _method)
             try:
                 response = client.send(request, stream=True)
             except httpx.TransportError as exc:
@@ -266,14 +283,24 @@ class Transport:
         async with self.astream(path, body, headers, _read=True) as response:
             return response
 
+    async def aget(self, path: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        async with self.astream(path, b"", headers, _read=True, _method="GET") as response:
+            return response
+
     @asynccontextmanager
     async def astream(
-        self, path: str, body: bytes, headers: Mapping[str, str] | None = None, *, _read: bool = False
+        self,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        _read: bool = False,
+        _method: str = "POST",
     ) -> AsyncIterator[httpx.Response]:
         client = self.async_client
         for retries_done in range(self.max_retries + 1):
             last = retries_done == self.max_retries
-            request = self._build(client, path, body, headers or {})
+            request = self._build(client, path, body, headers or {}, _method)
             try:
                 response = await client.send(request, stream=True)
             except httpx.TransportError as exc:
