@@ -15,6 +15,7 @@ from allos._sentinel import NOT_GIVEN, NotGiven
 from allos.errors import ConfigurationError
 from allos.providers.base import Provider
 from allos.providers.chat_completions import ChatCompletionsProvider
+from allos.providers.openai import OpenAIProvider
 from allos.providers.registry import (
     OPENAI_COMPATIBLE_PROVIDERS,
     HeaderSpec,
@@ -30,6 +31,7 @@ __all__ = [
     "OPENAI_COMPATIBLE_PROVIDERS",
     "ChatCompletionsProvider",
     "HeaderSpec",
+    "OpenAIProvider",
     "Provider",
     "ProviderSpec",
     "get_provider",
@@ -40,6 +42,7 @@ __all__ = [
 
 _PROVIDER_CLASSES: dict[str, type[Provider]] = {
     "chat_completions": ChatCompletionsProvider,
+    "responses": OpenAIProvider,
 }
 
 

@@ -124,7 +124,8 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         api_key_env="OPENAI_API_KEY",
         base_url_env="OPENAI_BASE_URL",
         default_model="gpt-4o-mini",
-        capabilities=ALL_CAPABILITIES - {Capability.REASONING},
+        # No stop sequences: CreateResponse has no `stop` field [openai-openapi; oai-py response_create_params.py].
+        capabilities=ALL_CAPABILITIES - {Capability.REASONING, Capability.STOP_SEQUENCES},
         headers=(
             HeaderSpec("OpenAI-Organization", "OPENAI_ORG_ID"),
             HeaderSpec("OpenAI-Project", "OPENAI_PROJECT_ID"),
