@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 import httpx
 from pydantic import ValidationError
 
+from allos import _json
 from allos._version import __version__
 from allos.capabilities import Capability
 from allos.errors import (
@@ -241,7 +242,7 @@ class Provider:
 
     def _decode(self, response: httpx.Response) -> ChatResponse:
         try:
-            body = json.loads(response.content)
+            body = _json.loads(response.content)
         except ValueError as exc:
             snippet = response.text[:200]
             raise ResponseParseError(
