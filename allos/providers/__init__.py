@@ -15,6 +15,7 @@ from allos._sentinel import NOT_GIVEN, NotGiven
 from allos.errors import ConfigurationError
 from allos.providers.base import Provider
 from allos.providers.chat_completions import ChatCompletionsProvider
+from allos.providers.ollama import OllamaProvider
 from allos.providers.openai import OpenAIProvider
 from allos.providers.registry import (
     OPENAI_COMPATIBLE_PROVIDERS,
@@ -31,6 +32,7 @@ __all__ = [
     "OPENAI_COMPATIBLE_PROVIDERS",
     "ChatCompletionsProvider",
     "HeaderSpec",
+    "OllamaProvider",
     "OpenAIProvider",
     "Provider",
     "ProviderSpec",
@@ -42,6 +44,7 @@ __all__ = [
 
 _PROVIDER_CLASSES: dict[str, type[Provider]] = {
     "chat_completions": ChatCompletionsProvider,
+    "ollama": OllamaProvider,
     "responses": OpenAIProvider,
 }
 

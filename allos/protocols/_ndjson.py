@@ -1,0 +1,55 @@
+"""An incremental newline-delimited JSON (NDJSON) decoder: bytes in, JSON values out, no I/O.
+
+Ollama streams `application/x-ndjson`: one JSON object per line, `\\n`-terminated [ollama docs/api/streaming.mdx].
+The decoder keeps a line that is cut between two chunks until its newline arrives (splitting on bytes is safe for
+UTF-8, whose multi-byte sequences never contain a newline byte), skips blank lines, tolerates `\\r\\n`, and `finish()`
+decodes a last line that came without its newline. A line that is not JSON raises `ResponseParseError`: a stream
+that breaks its framing cannot be trusted further.
+
+    >>> d = NDJSONDecoder()
+    >>> d.feed(b'{"a": 1}\\n{"b"') + d.feed(b': 2}\\n\\n{"c": 3}') + d.finish()
+    [{'a': 1}, {'b': 2}, {'c': 3}]
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from allos.errors import ResponseParseError
+
+__all__ = ["NDJSONDecoder"]
+
+
+class NDJSONDecoder:
+    """Feed it chunks as they arrive; call `finish()` at the end of the stream."""
+
+    __slots__ = ("_buffer", "provider")
+
+    def __init__(self, *, provider: str | None = None) -> None:
+        self.provider = provider
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        buffer = self._buffer + chunk if self._buffer else chunk
+        *lines, self._buffer = buffer.split(b"\n")
+        return [value for value in map(self._decode, lines) if value is not _BLANK]
+
+    def finish(self) -> list[Any]:
+        """Decode what is left: a last line without its newline."""
+        rest, self._buffer = self._buffer, b""
+        value = self._decode(rest)
+        return [] if value is _BLANK else [value]
+
+    def _decode(self, line: bytes) -> Any:
+        line = line.strip()  # "\r" of CRLF servers, stray spaces between objects
+        if not line:
+            return _BLANK
+        try:
+            return json.loads(line)
+        except ValueError as exc:
+            snippet = line[:200].decode("utf-8", errors="replace")
+            raise ResponseParseError(f"a stream line is not JSON: {snippet!r}", provider=self.provider) from exc
+
+
+_BLANK: Any = object()
