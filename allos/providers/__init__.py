@@ -13,6 +13,7 @@ import httpx
 
 from allos._sentinel import NOT_GIVEN, NotGiven
 from allos.errors import ConfigurationError
+from allos.providers.anthropic import AnthropicProvider
 from allos.providers.base import Provider
 from allos.providers.chat_completions import ChatCompletionsProvider
 from allos.providers.ollama import OllamaProvider
@@ -30,6 +31,7 @@ from allos.transport import DEFAULT_MAX_RETRIES, TimeoutTypes
 
 __all__ = [
     "OPENAI_COMPATIBLE_PROVIDERS",
+    "AnthropicProvider",
     "ChatCompletionsProvider",
     "HeaderSpec",
     "OllamaProvider",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 _PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "anthropic": AnthropicProvider,
     "chat_completions": ChatCompletionsProvider,
     "ollama": OllamaProvider,
     "responses": OpenAIProvider,
