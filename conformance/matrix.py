@@ -1,0 +1,218 @@
+"""Rendering a `Report` as the compatibility matrix: a rich table, Markdown, and one self-contained HTML page.
+
+Aliases are rows, capabilities are columns in the order of `allos.Capability`; every cell shows a status symbol,
+and everything that is not a pass is listed underneath with its reason and the evidence behind it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from allos import Capability
+from conformance.results import STATUSES, Report, Result, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+__all__ = ["LEGEND", "SYMBOLS", "capability_columns", "render_html", "render_markdown", "render_rich", "rich_table"]
+
+SYMBOLS: dict[Status, str] = {
+    "pass": "✓",
+    "fail": "✗",
+    "unsupported": "-",
+    "stale": "⟳",
+    "skipped": "·",
+    "unavailable": "?",
+}
+LEGEND: dict[Status, str] = {
+    "pass": "verified: the exchange was sent and the answer checked",
+    "fail": "declared supported, but the check failed",
+    "unsupported": "declared unsupported by the registry; Allos refuses it cleanly",
+    "stale": "the recording no longer matches the request: re-record it",
+    "skipped": "not run (no key in live or record mode)",
+    "unavailable": "the provider was down or out of quota",
+}
+# Rich styles as named constants (STYLE.md).
+STYLES: dict[Status, str] = {
+    "pass": "green",
+    "fail": "bold red",
+    "unsupported": "dim",
+    "stale": "yellow",
+    "skipped": "dim",
+    "unavailable": "magenta",
+}
+_SHORT = {
+    "system_prompt": "system",
+    "multi_turn": "multi",
+    "max_tokens": "max_tok",
+    "stop_sequences": "stop",
+    "tool_result": "tool_res",
+    "parallel_tool_calls": "parallel",
+    "tool_choice_none": "tc_none",
+    "tool_choice_required": "tc_req",
+    "tool_choice_named": "tc_named",
+    "streaming": "stream",
+    "streaming_tool_calls": "stream_tools",
+    "stream_usage": "stream_usage",
+    "structured_output": "schema",
+    "image_input": "image",
+    "error_mapping": "errors",
+    "generated_sequences": "generated",
+}
+
+
+def capability_columns(report: Report) -> list[str]:
+    """The capabilities present in the report, in the enum's order (unknown ones last, sorted)."""
+    present = {r.capability for r in report.results}
+    ordered = [c.value for c in Capability if c.value in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def _problems(report: Report) -> list[Result]:
+    return [r for r in report.results if r.status in ("fail", "stale", "unavailable")]
+
+
+def _summary(report: Report) -> str:
+    counts = report.counts()
+    return ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+
+
+# --- terminal --------------------------------------------------------------------------------------------------------
+
+
+def rich_table(report: Report) -> Table:
+    from rich.table import Table
+
+    columns = capability_columns(report)
+    table = Table(title=f"Allos conformance ({report.mode})", caption=_summary(report), show_lines=False)
+    table.add_column("alias", style="bold", no_wrap=True)
+    for capability in columns:
+        table.add_column(_SHORT.get(capability, capability), justify="center", no_wrap=True)
+    for provider in report.providers():
+        cells = []
+        for capability in columns:
+            result = report.cell(provider, capability)
+            cells.append("" if result is None else f"[{STYLES[result.status]}]{SYMBOLS[result.status]}[/]")
+        table.add_row(provider, *cells)
+    return table
+
+
+def render_rich(report: Report, console: Console) -> None:
+    from rich.markup import escape
+
+    console.print(rich_table(report))
+    console.print("  ".join(f"[{STYLES[s]}]{SYMBOLS[s]}[/] {s}" for s in STATUSES))
+    problems = _problems(report)
+    if problems:
+        console.print()
+        console.print("[bold]Not passing[/]")
+        for result in problems:
+            line = f"  [{STYLES[result.status]}]{SYMBOLS[result.status]}[/] {result.provider} / {result.capability}: "
+            console.print(line + escape(result.reason), markup=True, highlight=False)
+            if result.command:
+                console.print(f"      refresh: {result.command}", markup=False, highlight=False)
+
+
+# --- Markdown --------------------------------------------------------------------------------------------------------
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    columns = capability_columns(report)
+    lines = [
+        f"# Allos conformance matrix ({report.mode})",
+        "",
+        f"Generated {report.generated_at} by Allos {report.allos_version}: {_summary(report)}.",
+        "",
+        "| alias | " + " | ".join(_SHORT.get(c, c) for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for provider in report.providers():
+        cells = []
+        for capability in columns:
+            result = report.cell(provider, capability)
+            cells.append("" if result is None else SYMBOLS[result.status])
+        lines.append(f"| {provider} | " + " | ".join(cells) + " |")
+    lines += ["", "Legend: " + "; ".join(f"{SYMBOLS[s]} {s}: {LEGEND[s]}" for s in STATUSES), ""]
+    problems = _problems(report)
+    if problems:
+        lines += ["## Not passing", ""]
+        for result in problems:
+            evidence = f" (cassette `{result.cassette}`)" if result.cassette else ""
+            refresh = f" Refresh: `{result.command}`" if result.command else ""
+            lines.append(
+                f"- {SYMBOLS[result.status]} **{result.provider}** / `{result.capability}`: "
+                f"{_md_escape(result.reason)}{evidence}{refresh}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --- HTML ------------------------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;font-size:.85rem}
+th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:center}
+th.alias,td.alias{text-align:left;font-weight:600}
+thead th{position:sticky;top:0;background:#fafafa;writing-mode:vertical-rl;transform:rotate(180deg)}
+thead th.alias{writing-mode:horizontal-tb;transform:none}
+.pass{background:#e6f4ea;color:#137333}.fail{background:#fce8e6;color:#a50e0e;font-weight:700}
+.unsupported{color:#888}.stale{background:#fef7e0;color:#8a6100}.skipped{color:#aaa}.unavailable{color:#7b1fa2}
+li{margin:.2rem 0}code{background:#f4f4f4;padding:0 .2rem}
+"""
+
+
+def _html_cell(result: Result | None) -> str:
+    if result is None:
+        return "<td></td>"
+    title = html.escape(" — ".join(p for p in (result.status, result.reason, result.cassette or "") if p))
+    return f'<td class="{result.status}" title="{title}">{SYMBOLS[result.status]}</td>'
+
+
+def _html_rows(report: Report, columns: Sequence[str]) -> list[str]:
+    rows = []
+    for provider in report.providers():
+        cells = "".join(_html_cell(report.cell(provider, c)) for c in columns)
+        rows.append(f'<tr><td class="alias">{html.escape(provider)}</td>{cells}</tr>')
+    return rows
+
+
+def render_html(report: Report) -> str:
+    """One self-contained page: inline CSS, no scripts, readable from disk without a server."""
+    columns = capability_columns(report)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    legend = "".join(
+        f'<li><span class="{s}">{SYMBOLS[s]}</span> <b>{s}</b>: {html.escape(LEGEND[s])}</li>' for s in STATUSES
+    )
+    problems = "".join(
+        f'<li><span class="{r.status}">{SYMBOLS[r.status]}</span> <b>{html.escape(r.provider)}</b> / '
+        f"<code>{html.escape(r.capability)}</code>: {html.escape(r.reason)}"
+        + (f" <small>(cassette <code>{html.escape(r.cassette)}</code>)</small>" if r.cassette else "")
+        + (f"<br><small>refresh: <code>{html.escape(r.command)}</code></small>" if r.command else "")
+        + "</li>"
+        for r in _problems(report)
+    )
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>Allos conformance matrix ({html.escape(report.mode)})</title>",
+            f"<style>{_CSS}</style></head><body>",
+            f"<h1>Allos conformance matrix <small>({html.escape(report.mode)})</small></h1>",
+            f"<p>Generated {html.escape(report.generated_at)} by Allos {html.escape(report.allos_version)}: "
+            f"{html.escape(_summary(report))}.</p>",
+            f'<table><thead><tr><th class="alias">alias</th>{head}</tr></thead><tbody>',
+            *_html_rows(report, columns),
+            "</tbody></table>",
+            f"<h2>Legend</h2><ul>{legend}</ul>",
+            f"<h2>Not passing</h2><ul>{problems}</ul>" if problems else "",
+            "</body></html>",
+        ]
+    )

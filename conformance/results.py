@@ -1,0 +1,131 @@
+"""Results are data: one `Result` per alias x capability, written as `reports/matrix.json` and merged across jobs.
+
+The file format is versioned (`schema_version`); reports are rendered from these files alone, so a CI job can
+publish its results and another can merge and render them without re-running anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allos import __version__
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "Report",
+    "Result",
+    "Status",
+    "exit_code",
+    "load_report",
+    "merge_reports",
+    "write_atomic",
+]
+
+SCHEMA_VERSION = 1
+Status = Literal["pass", "fail", "unsupported", "stale", "skipped", "unavailable"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "stale", "skipped", "unavailable")
+Mode = Literal["replay", "record", "live"]
+
+# Exit codes, documented in --help and docs/conformance.md.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STALE = 3
+
+
+class Result(BaseModel):
+    """One cell of the matrix, with the evidence behind it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str
+    capability: str
+    status: Status
+    reason: str = ""
+    source: str = ""
+    duration_s: float = 0.0
+    cassette: str | None = None
+    snapshot: str | None = None
+    command: str | None = None
+
+
+class Report(BaseModel):
+    """A run's results and where they came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    generated_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    mode: str = "replay"
+    allos_version: str = __version__
+    results: list[Result] = Field(default_factory=list)
+
+    def cell(self, provider: str, capability: str) -> Result | None:
+        for result in self.results:
+            if result.provider == provider and result.capability == capability:
+                return result
+        return None
+
+    def providers(self) -> list[str]:
+        return sorted({r.provider for r in self.results})
+
+    def counts(self) -> Mapping[str, int]:
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        for result in self.results:
+            counts[result.status] += 1
+        return counts
+
+
+def exit_code(results: Iterable[Result]) -> int:
+    """0 when every declared capability passed; 1 when one failed; 3 when a cassette is stale or missing.
+
+    A failure outranks staleness: a broken translation must not hide behind an outdated recording.
+    """
+    statuses = {r.status for r in results}
+    if "fail" in statuses:
+        return EXIT_FAILED
+    if "stale" in statuses:
+        return EXIT_STALE
+    return EXIT_OK
+
+
+def load_report(path: Path) -> Report:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema_version {version!r}, expected {SCHEMA_VERSION}")
+    return Report.model_validate(data)
+
+
+def merge_reports(reports: Iterable[Report]) -> Report:
+    """One report from several (e.g. one CI job per provider): later reports win for the same cell."""
+    cells: dict[tuple[str, str], Result] = {}
+    modes: list[str] = []
+    for report in reports:
+        modes.append(report.mode)
+        for result in report.results:
+            cells[(result.provider, result.capability)] = result
+    mode = modes[0] if len(set(modes)) == 1 else "mixed"
+    return Report(mode=mode, results=sorted(cells.values(), key=lambda r: (r.provider, r.capability)))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so a crash never leaves a truncated file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
