@@ -186,7 +186,7 @@ def _answer_tool_calls(previous: Step, response: ChatResponse, *, error: bool = 
         Message(
             role="tool",
             tool_call_id=call.id,
-            content="error: the weather service is down" if error else json.dumps({"result": "sunny, 21 °C"}),
+            content="the weather service is down" if error else json.dumps({"result": "sunny, 21 °C"}),
             is_error=error,
         )
         for call in response.tool_calls
@@ -275,7 +275,7 @@ CASES: tuple[Case, ...] = (
         Capability.MAX_TOKENS,
         Step(
             (_user("Write a long story about the sea, at least 300 words."),),
-            {"max_tokens": 8},
+            {"max_tokens": 16},  # the smallest max_output_tokens that Responses accepts,
             check=finished("length"),
         ),
     ),
