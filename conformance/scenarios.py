@@ -275,7 +275,7 @@ CASES: tuple[Case, ...] = (
         Capability.MAX_TOKENS,
         Step(
             (_user("Write a long story about the sea, at least 300 words."),),
-            {"max_tokens": 16},  # the smallest max_output_tokens that Responses accepts,
+            {"max_tokens": 16},  # the smallest max_output_tokens that Responses accepts
             check=finished("length"),
         ),
     ),
