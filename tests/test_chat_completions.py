@@ -883,6 +883,13 @@ def test_stream_decoder_reasoning_deltas() -> None:
     assert end_of(events).response.reasoning == "hmm ok"
 
 
+def test_stream_decoder_assembles_a_streamed_refusal() -> None:
+    # A refusal streams in `delta.refusal` [OAS]; the assembled answer must say so, as a non-streaming call does.
+    events = decode(sse(chunk({"refusal": "I can't"}), chunk({"refusal": " help."}), chunk({}, "stop")))
+    assert end_of(events).response.refusal == "I can't help."
+    assert end_of(decode(sse(chunk({"content": "ok", "refusal": None}, "stop")))).response.refusal is None
+
+
 def test_stream_decoder_skips_openrouter_comments() -> None:
     stream = b": OPENROUTER PROCESSING\n\n" + sse(chunk({"content": "x"}, "stop"))
     assert end_of(decode(stream)).response.text == "x"

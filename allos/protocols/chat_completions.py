@@ -431,6 +431,7 @@ class StreamDecoder:
         self._sse = SSEDecoder()
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._refusal: list[str] = []
         self._tools: dict[int, _ToolCallBuilder] = {}
         self._native_finish: str | None = None
         self._finished = False
@@ -473,6 +474,7 @@ class StreamDecoder:
             provider=self.provider,
             id=self._id,
             reasoning="".join(self._reasoning) or None,
+            refusal="".join(self._refusal) or None,
         )
 
     def _on_data(self, data: str, events: list[StreamEvent]) -> None:
@@ -511,6 +513,9 @@ class StreamDecoder:
             if reasoning:
                 self._reasoning.append(reasoning)
                 events.append(ReasoningDelta(text=reasoning))
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str):  # streamed beside content [OAS ChatCompletionStreamResponseDelta]
+                self._refusal.append(refusal)
             fragments = delta.get("tool_calls")
             if isinstance(fragments, list):
                 for fragment in fragments:
