@@ -30,6 +30,7 @@ from allos.protocols.chat_completions import (
     StreamDecoder,
     build_request,
     parse_error,
+    parse_request,
     parse_response,
 )
 from allos.providers.registry import get_spec
@@ -1112,3 +1113,94 @@ def test_parse_error_rate_limit_reads_retry_after() -> None:
 )
 def test_parse_error_request_id(body: str, headers: dict[str, str], expected: str | None) -> None:
     assert parse_error("test", 500, body, headers).request_id == expected
+
+
+# --- parse_request ---------------------------------------------------------------------------------------------------
+
+
+def test_parse_request_reads_a_full_body() -> None:
+    req = request(
+        Message(role="system", content="Be brief.", name="sys"),
+        *tool_round(),
+        Message(role="user", content=(TextPart(text="and this?"), ImagePart(url="https://x/y.png"))),
+        tools=[WEATHER],
+        tool_choice=NamedToolChoice(name="get_weather"),
+        parallel_tool_calls=True,
+        max_tokens=5,
+        temperature=0.2,
+        top_p=0.9,
+        stop=["a", "b"],
+        seed=7,
+        response_format=ResponseFormat(type="json_schema", name="r", json_schema={"type": "object"}, strict=False),
+        stream=True,
+        extra_body={"user": "u-1", "metadata": {"k": "v"}},
+    )
+    assert parse_request(build(req)) == req
+
+
+def test_parse_request_keeps_unknown_fields_in_extra_body() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": False}}
+    assert parse_request(body).extra_body == {"stream_options": {"include_usage": False}}
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 3}
+    read = parse_request(body)
+    assert (read.max_tokens, read.extra_body) == (None, {"max_completion_tokens": 3})
+
+
+def test_parse_request_reads_reasoning_sent_back() -> None:
+    body = build_request(request(*tool_round(reasoning="think")), quirks_of("deepseek"))
+    assert parse_request(body).messages[1].reasoning == "think"
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ({"messages": [{"role": "user", "content": "hi"}]}, "needs `model`"),
+        ({"model": "m", "messages": "hi"}, "needs `model`"),
+        ({"model": "m", "messages": [{"role": "developer", "content": "x"}]}, "not a system, user"),
+        ({"model": "m", "messages": ["hi"]}, "not a system, user"),
+        ({"model": "m", "messages": [{"role": "assistant", "content": "x", "audio": {"id": "a"}}]}, "'audio'"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
+            "other than text or image_url",
+        ),
+        (
+            {"model": "m", "messages": [{"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]}]},
+            "text",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [{"role": "assistant", "tool_calls": [{"id": "c", "type": "custom", "custom": {}}]}],
+            },
+            "not a function call",
+        ),
+        ({"model": "m", "messages": [], "tools": [{"type": "custom", "custom": {"name": "x"}}]}, "not a function"),
+        ({"model": "m", "messages": [], "tools": [{"type": "function", "function": {"name": "a b"}}]}, "'a b'"),
+        ({"model": "m", "messages": [], "tool_choice": {"type": "allowed_tools"}}, "tool_choice"),
+        ({"model": "m", "messages": [], "response_format": {"type": "json_schema"}}, "response_format"),
+        ({"model": "m", "messages": [{"role": "tool", "content": "x"}]}, "tool_call_id"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens"),
+        ({"model": "m", "messages": []}, "messages"),
+    ],
+    ids=[
+        "no-model",
+        "messages-not-list",
+        "developer-role",
+        "message-not-object",
+        "assistant-audio",
+        "audio-part",
+        "refusal-part",
+        "custom-tool-call",
+        "custom-tool",
+        "bad-tool-name",
+        "allowed-tools-choice",
+        "schema-missing",
+        "tool-without-call-id",
+        "zero-max-tokens",
+        "no-messages",
+    ],
+)
+def test_parse_request_refuses_what_the_canonical_model_cannot_hold(body: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidRequestError, match=match) as info:
+        parse_request(body, provider="cassette")
+    assert info.value.provider == "cassette"

@@ -23,9 +23,12 @@ Translation policy:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
+
+from pydantic import ValidationError
 
 from allos.errors import IncompleteStreamError, InvalidRequestError, ProviderError, ResponseParseError
 from allos.protocols._errors import error_from_payload, error_from_response
@@ -60,6 +63,7 @@ __all__ = [
     "StreamDecoder",
     "build_request",
     "parse_error",
+    "parse_request",
     "parse_response",
 ]
 
@@ -580,3 +584,183 @@ def iter_events(decoder: StreamDecoder, chunks: Iterable[bytes]) -> list[StreamE
         events.extend(decoder.feed(chunk))
     events.extend(decoder.finish())
     return events
+
+
+# --- reading a request body back -------------------------------------------------------------------------------------
+
+# Top-level fields parse_request reads into named ChatRequest fields; every other field goes to `extra_body`.
+_READ_FIELDS: Final = frozenset(
+    {
+        "model",
+        "messages",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "response_format",
+        "stream",
+    }
+)
+_MESSAGE_KEYS: Final = {
+    "system": frozenset({"role", "content", "name"}),
+    "user": frozenset({"role", "content", "name"}),
+    "assistant": frozenset({"role", "content", "name", "tool_calls", "reasoning_content", "reasoning"}),
+    "tool": frozenset({"role", "content", "name", "tool_call_id"}),
+}
+_PLAIN_TOOL_CHOICES: Final[dict[str, ToolChoice]] = {"auto": "auto", "none": "none", "required": "required"}
+_DATA_URL: Final = re.compile(r"data:(?P<media_type>[^;,]+);base64,(?P<data>.*)", re.DOTALL)
+
+
+def parse_request(body: Mapping[str, Any], *, provider: str = "chat_completions") -> ChatRequest:
+    """The canonical request a reference-quirks body (`DEFAULT_QUIRKS`) expresses: the inverse of `build_request`,
+    for cassette diffs, corpora and properties.
+
+        >>> body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+        >>> parse_request(body) == ChatRequest(model="m", messages=[Message(role="user", content="hi")], max_tokens=5)
+        True
+
+    `parse_request(build_request(r)) == r` up to what the wire does not tell apart (normalisations):
+    1. `is_error=True` travels only as the `Error: ` prefix of a tool result: it reads back as `is_error=False`
+       with the prefixed text.
+    2. Content parts of system, assistant and tool messages are sent joined into one string and read back as that
+       string; user messages keep their parts.
+    3. Empty content: an assistant's `None` and `""` read back as `None`; a user's, system's or tool's `None` is
+       sent as `""` and reads back as `""`.
+    4. An image travels as a URL; a `data:<media type>;base64,` URL reads back as `ImagePart(data=, media_type=)`,
+       whichever way the image was given.
+    5. `reasoning` is not sent under the reference quirks and reads back as `None` (a body that carries
+       `reasoning_content` or `reasoning` on an assistant turn reads back with it).
+    6. Tool-call arguments are re-read from their JSON text with `ToolCall.from_json`: `raw_arguments` and
+       `arguments_error` are recomputed from the text.
+    7. `stream_options: {"include_usage": true}` is implied by `stream` and not kept; every field the canonical
+       request does not name goes to `extra_body`, so an `extra_body` key that shadows a built field reads back as
+       that field.
+    Conversely `build_request(parse_request(body)) == body` for every body `build_request` makes with the defaults.
+    A body that is not a Chat Completions request, or carries what the canonical model cannot hold (audio parts,
+    custom tools), raises `InvalidRequestError`.
+    """
+    if not isinstance(body.get("model"), str) or not isinstance(body.get("messages"), list):
+        raise InvalidRequestError("a Chat Completions body needs `model` and a `messages` list", provider=provider)
+    try:
+        return _read_request(body, provider)
+    except ValidationError as exc:
+        raise InvalidRequestError(f"the body is not a valid request: {exc}", provider=provider) from exc
+
+
+def _read_request(body: Mapping[str, Any], provider: str) -> ChatRequest:
+    fields: dict[str, Any] = {
+        "model": body["model"],
+        "messages": [_read_message(m, provider) for m in body["messages"]],
+        "tools": [_read_tool(t, provider) for t in body.get("tools") or ()],
+        "extra_body": {k: v for k, v in body.items() if k not in _READ_FIELDS},
+    }
+    for name in ("parallel_tool_calls", "max_tokens", "temperature", "top_p", "stop", "seed", "stream"):
+        if body.get(name) is not None:
+            fields[name] = body[name]
+    if body.get("tool_choice") is not None:
+        fields["tool_choice"] = _read_tool_choice(body["tool_choice"], provider)
+    if body.get("response_format") is not None:
+        fields["response_format"] = _read_response_format(body["response_format"], provider)
+    if body.get("stream") and fields["extra_body"].get("stream_options") == {"include_usage": True}:
+        del fields["extra_body"]["stream_options"]
+    return ChatRequest.model_validate(fields)
+
+
+def _unreadable(what: str, value: Any, provider: str) -> InvalidRequestError:
+    return InvalidRequestError(f"{what} has no canonical equivalent: {json.dumps(value)[:200]}", provider=provider)
+
+
+def _read_message(raw: Any, provider: str) -> Message:
+    if not isinstance(raw, Mapping) or raw.get("role") not in _MESSAGE_KEYS:
+        raise _unreadable("a message that is not a system, user, assistant or tool turn", raw, provider)
+    role = raw["role"]
+    unknown = sorted(set(raw) - _MESSAGE_KEYS[role])
+    if unknown:
+        raise _unreadable(f"{role} message field {unknown[0]!r}", raw, provider)
+    fields: dict[str, Any] = {"role": role, "name": raw.get("name")}
+    content = raw.get("content")
+    if role == "user":
+        fields["content"] = _read_user_content(content, provider)
+    else:
+        fields["content"] = _read_text(content, provider)
+    if role == "assistant":
+        fields["content"] = fields["content"] or None
+        fields["tool_calls"] = [_read_tool_call(c, provider) for c in raw.get("tool_calls") or ()]
+        fields["reasoning"] = _reasoning_of(raw)
+    if role == "tool":
+        fields["tool_call_id"] = raw.get("tool_call_id")
+    return Message.model_validate(fields)
+
+
+def _read_text(content: Any, provider: str) -> str | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, Mapping) and p.get("type") == "text" for p in content):
+        return "".join(str(part.get("text", "")) for part in content)
+    raise _unreadable("content other than text", content, provider)
+
+
+def _read_user_content(content: Any, provider: str) -> str | tuple[TextPart | ImagePart, ...] | None:
+    if not isinstance(content, list):
+        return _read_text(content, provider)
+    return tuple(_read_part(part, provider) for part in content)
+
+
+def _read_part(part: Any, provider: str) -> TextPart | ImagePart:
+    kind = part.get("type") if isinstance(part, Mapping) else None
+    if kind == "text":
+        return TextPart(text=part.get("text", ""))
+    image = part.get("image_url") if kind == "image_url" else None
+    url = image.get("url") if isinstance(image, Mapping) else None
+    if not isinstance(url, str):
+        raise _unreadable("a content part other than text or image_url", part, provider)
+    data_url = _DATA_URL.fullmatch(url)
+    if data_url:
+        return ImagePart(data=data_url["data"], media_type=data_url["media_type"])
+    return ImagePart(url=url)
+
+
+def _read_tool_call(raw: Any, provider: str) -> ToolCall:
+    function = raw.get("function") if isinstance(raw, Mapping) and raw.get("type", "function") == "function" else None
+    if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+        raise _unreadable("a tool call that is not a function call", raw, provider)
+    return ToolCall.from_json(str(raw.get("id", "")), function["name"], function.get("arguments"))
+
+
+def _read_tool(raw: Any, provider: str) -> ToolSpec:
+    function = raw.get("function") if isinstance(raw, Mapping) and raw.get("type") == "function" else None
+    if not isinstance(function, Mapping):
+        raise _unreadable("a tool that is not a function", raw, provider)
+    fields = {k: function[k] for k in ("name", "description", "parameters", "strict") if function.get(k) is not None}
+    try:
+        return ToolSpec.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidRequestError(f"tool {function.get('name')!r} is not valid: {exc}", provider=provider) from exc
+
+
+def _read_tool_choice(raw: Any, provider: str) -> ToolChoice:
+    if isinstance(raw, str) and raw in _PLAIN_TOOL_CHOICES:
+        return _PLAIN_TOOL_CHOICES[raw]
+    function = raw.get("function") if isinstance(raw, Mapping) and raw.get("type") == "function" else None
+    if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+        return NamedToolChoice(name=function["name"])
+    raise _unreadable("tool_choice", raw, provider)
+
+
+def _read_response_format(raw: Any, provider: str) -> ResponseFormat:
+    kind = raw.get("type") if isinstance(raw, Mapping) else None
+    if kind in ("text", "json_object"):
+        return ResponseFormat(type=kind)
+    spec = raw.get("json_schema") if kind == "json_schema" else None
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("schema"), Mapping):
+        raise _unreadable("response_format", raw, provider)
+    return ResponseFormat(
+        type="json_schema",
+        name=spec.get("name", "response"),
+        json_schema=dict(spec["schema"]),
+        strict=spec.get("strict"),
+    )
