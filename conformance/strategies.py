@@ -326,6 +326,12 @@ def _images(draw: st.DrawFn) -> ImagePart:
 
 
 @functools.cache
+def _names() -> st.SearchStrategy[str | None]:
+    """The advisory `name` of a system, user or assistant turn (tool turns have none in the reference [OAS])."""
+    return st.none() | st.none() | tool_names()
+
+
+@functools.cache
 def _text_parts() -> st.SearchStrategy[tuple[ContentPart, ...]]:
     return st.lists(texts().map(lambda text: TextPart(text=text)), min_size=1, max_size=3).map(tuple)
 
@@ -376,7 +382,9 @@ def _tool_step(draw: st.DrawFn, tools: Sequence[ToolSpec], ids: _IdPool) -> list
 
 
 def _assistant_text(draw: st.DrawFn) -> Message:
-    return Message(role="assistant", content=draw(texts()), reasoning=draw(st.none() | texts(min_size=1)))
+    return Message(
+        role="assistant", content=draw(texts()), reasoning=draw(st.none() | texts(min_size=1)), name=draw(_names())
+    )
 
 
 @st.composite
@@ -400,12 +408,11 @@ def conversations(
     """
     messages: list[Message] = []
     if system and draw(st.booleans()):
-        messages.append(Message(role="system", content=draw(texts() | _text_parts())))
+        messages.append(Message(role="system", content=draw(texts() | _text_parts()), name=draw(_names())))
     ids = _IdPool()
     rounds = draw(st.integers(1, max_rounds))
     for number in range(rounds):
-        name = draw(st.none() | tool_names())
-        messages.append(Message(role="user", content=draw(_user_content(images=images)), name=name))
+        messages.append(Message(role="user", content=draw(_user_content(images=images)), name=draw(_names())))
         last = number == rounds - 1
         kinds = ["none", "tools"] if last else ["none", "text", "tools"]
         kind = draw(st.sampled_from(kinds if tool_turns else kinds[:-1] or ["none"]))
