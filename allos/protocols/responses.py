@@ -149,7 +149,7 @@ _ERROR_CODE_STATUS: Final[dict[str, int]] = {
 }
 
 
-# --- request ---------------------------------------------------------------------------------------------------------
+# --- request ----------------------------------------------------------------------------------------------------------
 
 
 def build_request(
@@ -325,11 +325,11 @@ def _text_format(fmt: ResponseFormat) -> dict[str, Any]:
     return spec
 
 
-# --- response --------------------------------------------------------------------------------------------------------
+# --- response ---------------------------------------------------------------------------------------------------------
 
 
 def parse_usage(data: Any) -> Usage | None:
-    """Usage from a response's `usage` [OAS `ResponseUsage`]: input/output/total, cached and reasoning counts.
+    """Usage from a response's `usage` [OAS `ResponseUsage`]: input/output/total, cache and reasoning counts.
 
     >>> parse_usage({"input_tokens": 5, "output_tokens": 2, "total_tokens": 7,
     ...              "input_tokens_details": {"cached_tokens": 3}, "output_tokens_details": {"reasoning_tokens": 1}})
@@ -338,14 +338,17 @@ reasoning_tokens=1)
     """
     if not isinstance(data, Mapping):
         return None
-    input_details = data.get("input_tokens_details")
-    output_details = data.get("output_tokens_details")
+    raw_input = data.get("input_tokens_details")
+    raw_output = data.get("output_tokens_details")
+    input_details: Mapping[str, Any] = raw_input if isinstance(raw_input, Mapping) else {}
+    output_details: Mapping[str, Any] = raw_output if isinstance(raw_output, Mapping) else {}
     return Usage(
         input_tokens=data.get("input_tokens") or 0,
         output_tokens=data.get("output_tokens") or 0,
         total_tokens=data.get("total_tokens"),
-        cached_input_tokens=input_details.get("cached_tokens") if isinstance(input_details, Mapping) else None,
-        reasoning_tokens=output_details.get("reasoning_tokens") if isinstance(output_details, Mapping) else None,
+        cached_input_tokens=input_details.get("cached_tokens"),
+        cache_write_tokens=input_details.get("cache_write_tokens"),  # newer [oai-py response_usage.py]
+        reasoning_tokens=output_details.get("reasoning_tokens"),
     )
 
 
@@ -476,7 +479,7 @@ def parse_error(
     return error_from_response(provider, status_code, text, headers, key_env=key_env)
 
 
-# --- streaming -------------------------------------------------------------------------------------------------------
+# --- streaming --------------------------------------------------------------------------------------------------------
 
 
 class _CallBuilder:
@@ -527,8 +530,14 @@ class StreamDecoder:
     def finish(self) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for sse in self._sse.finish():
-            if not self._done:
-                self._on_event(sse.event, sse.data, events)
+            if self._done:
+                break
+            try:
+                json.loads(sse.data)
+            except ValueError:
+                # An event without its closing blank line whose JSON is cut short: the stream was cut mid-event.
+                break
+            self._on_event(sse.event, sse.data, events)
         if not self._done:
             raise IncompleteStreamError(
                 "the stream ended before response.completed, response.incomplete or response.failed",
