@@ -403,15 +403,37 @@ def test_build_request_quirk_json_object_schema() -> None:
 def test_build_request_quirk_merge_consecutive_roles() -> None:
     quirks = ChatCompletionsQuirks(merge_consecutive_roles=True)
     system = Message(role="system", content="s")
-    parts = Message(role="user", content=(TextPart(text="p"),))
-    messages = [system, user("a"), user("b"), parts, Message(role="assistant", content="x"), user("c"), user("d")]
-    assert build(request(*messages), quirks)["messages"] == [
-        {"role": "system", "content": "s"},
-        {"role": "user", "content": "a\n\nb"},
-        {"role": "user", "content": [{"type": "text", "text": "p"}]},  # parts are not merged into text
-        {"role": "assistant", "content": "x"},
-        {"role": "user", "content": "c\n\nd"},
+    parts = Message(role="user", content=(TextPart(text="p"), ImagePart(url="https://x/y.png")))
+    messages = [
+        system,
+        user("a"),
+        user("b"),
+        Message(role="assistant", content="x"),
+        Message(role="assistant", content=None),
+        user("c"),
+        parts,
+        *tool_round()[1:],
+        user("d"),
     ]
+    assert (
+        build(request(*messages), quirks)["messages"]
+        == [
+            {"role": "system", "content": "s"},
+            {"role": "user", "content": "a\n\nb"},
+            {"role": "assistant", "content": "x"},  # an empty turn adds nothing
+            {
+                "role": "user",
+                "content": [  # text joins parts as a part: nothing is lost, and the roles alternate
+                    {"type": "text", "text": "c"},
+                    {"type": "text", "text": "\n\n"},
+                    {"type": "text", "text": "p"},
+                    {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+                ],
+            },
+            *build(request(*tool_round()[1:]))["messages"],  # tool-call turns are never merged
+            {"role": "user", "content": "d"},
+        ]
+    )
     assert len(build(request(*messages))["messages"]) == len(messages)
 
 

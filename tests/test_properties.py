@@ -183,6 +183,20 @@ def test_build_request_same_request_same_bytes(case: tuple[str, ChatRequest]) ->
     assert json.dumps(build_request(twin, quirks), ensure_ascii=False) == first
 
 
+@given(request=chat_requests(capabilities=OPENAI_COMPATIBLE_PROVIDERS["perplexity"].capabilities))
+def test_build_request_perplexity_roles_alternate(request: ChatRequest) -> None:
+    # "After the (optional) system message(s), user and assistant roles should be alternating." [api-discussion#265]
+    body = build_request(request, quirks_of(OPENAI_COMPATIBLE_PROVIDERS["perplexity"]), provider="perplexity")
+    turns = [m for m in body["messages"] if m["role"] != "system"]
+    assert all(a["role"] != b["role"] for a, b in itertools.pairwise(turns))
+    sent = json.dumps(body["messages"], ensure_ascii=False)
+    for message in request.messages:  # merged, never dropped
+        pieces = message.content if isinstance(message.content, tuple) else [TextPart(text=message.content or "")]
+        for piece in pieces:
+            assert isinstance(piece, TextPart)  # perplexity claims no image input
+            assert json.dumps(piece.text, ensure_ascii=False)[1:-1] in sent
+
+
 # --- parse_request inverts build_request ----------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
     ChatResponse,
+    ContentPart,
     FinishReason,
     ImagePart,
     Message,
@@ -181,7 +182,7 @@ def _refuse_rejected(body: Mapping[str, Any], quirks: ChatCompletionsQuirks, pro
 
 
 def _merge_consecutive(messages: Sequence[Message]) -> list[Message]:
-    """Join runs of plain-text user (or assistant) turns, for servers that demand strict alternation."""
+    """Join runs of user (or assistant) turns without tool calls, for servers that demand strict alternation."""
     merged: list[Message] = []
     for message in messages:
         previous = merged[-1] if merged else None
@@ -191,13 +192,24 @@ def _merge_consecutive(messages: Sequence[Message]) -> list[Message]:
             and message.role in ("user", "assistant")
             and not previous.tool_calls
             and not message.tool_calls
-            and isinstance(previous.content, str)
-            and isinstance(message.content, str)
         ):
-            merged[-1] = previous.model_copy(update={"content": f"{previous.content}\n\n{message.content}"})
+            merged[-1] = previous.model_copy(update={"content": _joined(previous.content, message.content)})
         else:
             merged.append(message)
     return merged
+
+
+def _joined(
+    first: str | tuple[ContentPart, ...] | None, second: str | tuple[ContentPart, ...] | None
+) -> str | tuple[ContentPart, ...]:
+    """Two turns' content as one, a blank line apart: text stays text; when either has parts, parts (images kept)."""
+    if not isinstance(first, tuple) and not isinstance(second, tuple):
+        return "\n\n".join(text for text in (first, second) if text)
+    return (*_as_parts(first), TextPart(text="\n\n"), *_as_parts(second))
+
+
+def _as_parts(content: str | tuple[ContentPart, ...] | None) -> tuple[ContentPart, ...]:
+    return content if isinstance(content, tuple) else (TextPart(text=content or ""),)
 
 
 def _parts(message: Message, provider: str, *, images: bool) -> str | list[dict[str, Any]] | None:
