@@ -5,6 +5,7 @@ answer against its `Response` and stream-event models (tests/responses_samples.p
 from __future__ import annotations
 
 import json
+import pathlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from responses_samples import (
     usage,
 )
 
+from allos.capabilities import ALL_CAPABILITIES, Capability
 from allos.errors import (
     AuthenticationError,
     BadRequestError,
@@ -41,6 +43,7 @@ from allos.protocols.responses import (
     parse_error,
     parse_response,
 )
+from allos.providers.registry import get_spec
 from allos.types import (
     ChatRequest,
     ChatResponse,
@@ -848,3 +851,18 @@ def test_parse_error_names_the_key_variable_on_401() -> None:
     body = json.dumps({"error": {"message": "Incorrect API key", "type": "invalid_request_error", "code": None}})
     err = parse_error("openai", 401, body, {}, key_env="OPENAI_API_KEY")
     assert isinstance(err, AuthenticationError) and "OPENAI_API_KEY" in str(err)
+
+
+# --- the row and its page ---------------------------------------------------------------------------------------------
+
+
+def test_openai_row_declares_everything_but_reasoning_and_stop_sequences() -> None:
+    spec = get_spec("openai")
+    assert (spec.protocol, spec.quirks) == ("responses", None)
+    assert ALL_CAPABILITIES - spec.capabilities == {Capability.REASONING, Capability.STOP_SEQUENCES}
+
+
+def test_openai_docs_page_names_what_the_row_does_not_declare() -> None:
+    page = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "providers" / "openai.md").read_text("utf-8")
+    line = next(line for line in page.splitlines() if line.startswith("| not declared |"))
+    assert "`reasoning`" in line and "`stop_sequences`" in line
