@@ -982,6 +982,22 @@ def test_stream_decoder_early_end_raises_incomplete_with_the_partial_answer() ->
     assert info.value.provider == "together"
 
 
+@pytest.mark.parametrize(
+    "tail",
+    [b'data: {"choices": [{"ind', b"data: ", b'data: {"choices": [], "usage": {"prompt_tok'],
+    ids=["inside-a-chunk", "after-the-field-name", "inside-the-usage-chunk-after-finish"],
+)
+def test_stream_decoder_cut_inside_a_chunk_is_incomplete(tail: bytes) -> None:
+    # The connection dropped mid-chunk: a cut stream, with what arrived, not a malformed one.
+    decoder = StreamDecoder(provider="together")
+    finish = "stop" if b"usage" in tail else None
+    decoder.feed(sse(chunk({"content": "Hel"}, finish), done=False) + tail)
+    with pytest.raises(IncompleteStreamError, match="inside a chunk") as info:
+        decoder.finish()
+    assert info.value.partial is not None
+    assert info.value.partial.text == "Hel"
+
+
 def test_stream_decoder_empty_stream_is_incomplete() -> None:
     with pytest.raises(IncompleteStreamError):
         decode(b"")

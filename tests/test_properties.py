@@ -27,6 +27,7 @@ from openai.types.chat.completion_create_params import (
 )
 
 from allos.capabilities import Capability
+from allos.errors import IncompleteStreamError
 from allos.protocols.chat_completions import (
     DEFAULT_QUIRKS,
     ChatCompletionsQuirks,
@@ -41,11 +42,13 @@ from allos.types import (
     ChatResponse,
     ImagePart,
     Message,
+    ReasoningDelta,
     StreamEnd,
     StreamEvent,
     TextDelta,
     TextPart,
     ToolCall,
+    ToolCallDone,
 )
 from conformance.strategies import chat_requests, chunkings, json_values, texts, tool_call_ids, tool_names
 
@@ -382,5 +385,27 @@ def test_stream_decoder_assembles_what_parse_response_reads(answer: dict[str, An
     assert isinstance(end, StreamEnd)
     assert _without_raw(end.response) == _without_raw(expected)
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == expected.text
+    assert [e.tool_call for e in events if isinstance(e, ToolCallDone)] == list(expected.tool_calls)
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == (expected.reasoning or "")
     for chunks in (data.draw(chunkings(stream), label="chunks"), [stream[i : i + 1] for i in range(len(stream))]):
         assert _decode(chunks) == events
+
+
+@given(answer=answers(), data=st.data())
+def test_stream_decoder_cut_anywhere_is_complete_or_incomplete(answer: dict[str, Any], data: st.DataObject) -> None:
+    """A connection can drop at any byte: the decoder then either has the whole answer (only the usage chunk or
+    [DONE] may be missing) or raises IncompleteStreamError with a prefix of it, never anything else."""
+    stream = data.draw(sse_renderings(answer), label="stream")
+    cut = data.draw(st.integers(0, len(stream) - 1), label="cut")
+    expected = parse_response(completion_body(answer), provider="test")
+    try:
+        end = _decode([stream[:cut]])[-1]
+    except IncompleteStreamError as exc:
+        assert exc.partial is not None
+        assert expected.text.startswith(exc.partial.text)
+        assert len(exc.partial.tool_calls) <= len(expected.tool_calls)
+        assert exc.partial.finish_reason in ("other", expected.finish_reason)
+    else:
+        assert isinstance(end, StreamEnd)
+        assert (end.response.text, end.response.tool_calls) == (expected.text, expected.tool_calls)
+        assert end.response.finish_reason == expected.finish_reason

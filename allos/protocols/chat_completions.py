@@ -467,6 +467,12 @@ class StreamDecoder:
         events: list[StreamEvent] = []
         for sse in self._sse.finish():
             if not self._done:
+                if not sse.data.startswith("[DONE]") and not _is_json(sse.data):
+                    # The last event lacked its blank line and its JSON is cut short: the connection dropped
+                    # mid-chunk. That is a cut stream (keep what arrived), not a malformed one.
+                    raise IncompleteStreamError(
+                        "the stream ended inside a chunk", provider=self.provider, partial=self.partial()
+                    )
                 self._on_data(sse.data, events)
         if self._done:
             return events
@@ -587,6 +593,14 @@ class StreamDecoder:
             for index, builder in sorted(self._tools.items()):
                 events.append(ToolCallDone(index=index, tool_call=self._build_call(index, builder)))
         events.append(StreamEnd(response=self.partial()))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def iter_events(decoder: StreamDecoder, chunks: Iterable[bytes]) -> list[StreamEvent]:
