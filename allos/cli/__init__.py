@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("--version", "-V"):
         print(f"allos {__version__}")
         return 0
+    if args and args[0] in ("models", "pull"):  # model management (Ollama): allos/cli/models.py
+        from allos.cli.models import models_command, pull_command
+
+        return (models_command if args[0] == "models" else pull_command)(args[1:])
     names = ", ".join(spec.name for spec in list_providers())
     print(_COMING.format(version=__version__, providers=names))
     return 0 if not args or args[0] in ("--help", "-h") else 2
