@@ -94,6 +94,7 @@ __all__ = [
     "parse_model_info",
     "parse_models",
     "parse_response",
+    "payload_error",
     "pull_request",
     "show_request",
     "synthesize_call_id",
@@ -137,7 +138,7 @@ class OllamaQuirks:
 
 DEFAULT_QUIRKS: Final = OllamaQuirks(sources=_SOURCES)
 
-# done_reason -> canonical [ollama api/types.go::ChatResponse; llm/server.go DoneReason]. `load` and `unload` answer
+# done_reason -> canonical [ollama api/types.go::ChatResponse; research section 5]. `load` and `unload` answer
 # requests with no messages (a model loaded or unloaded), not a finished generation.
 _FINISH_REASON: Final[dict[str, FinishReason]] = {"stop": "stop", "length": "length"}
 
@@ -362,7 +363,7 @@ def _parse_tool_call(item: Any, position: int, provider: str) -> ToolCall:
     call_id = raw_id if isinstance(raw_id, str) and raw_id else synthesize_call_id(position, name, arguments)
     if isinstance(arguments, Mapping):
         return ToolCall(id=call_id, name=name, arguments=dict(arguments))
-    if arguments is None or isinstance(arguments, str):  # a proxy that spells them as text
+    if arguments is None or isinstance(arguments, str):  # off the contract: read as JSON text, reported if bad
         return ToolCall.from_json(call_id, name, arguments)
     return ToolCall(id=call_id, name=name, raw_arguments=json.dumps(arguments), arguments_error="not a JSON object")
 
