@@ -36,9 +36,14 @@ class AnthropicProvider(Provider):
     default_quirks: ClassVar[Any] = wire.DEFAULT_QUIRKS
 
     def __init__(self, spec: ProviderSpec, **kwargs: Any) -> None:
-        headers: Mapping[str, str] = kwargs.get("headers") or {}
-        self._sent_version = next((v for k, v in headers.items() if k.lower() == _VERSION_HEADER), None)
-        super().__init__(spec, **kwargs)
+        # The row's default comes first and `headers=` after it, perhaps spelled in another case: the last one wins,
+        # and only it is sent.
+        headers = dict(kwargs.get("headers") or {})
+        versions = [name for name in headers if name.lower() == _VERSION_HEADER]
+        self._sent_version = headers[versions[-1]] if versions else None
+        for name in versions[:-1]:
+            del headers[name]
+        super().__init__(spec, **{**kwargs, "headers": headers})
         if self._sent_version and self._sent_version != self.quirks.api_version:
             self._quirks = dataclasses.replace(self.quirks, api_version=self._sent_version)
 
