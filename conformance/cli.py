@@ -12,6 +12,10 @@ def main(argv: list[str] | None = None) -> int:
     from allos import Capability, list_providers
 
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "serve":  # `allos-conform serve --provider ALIAS`: a provider simulator on 127.0.0.1
+        from conformance.simulators._cli import serve
+
+        return serve(args[1:])
     print("allos-conform: the conformance harness is coming; these are the claims it will check.\n")
     width = max(len(spec.name) for spec in list_providers())
     for spec in list_providers():

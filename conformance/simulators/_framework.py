@@ -175,6 +175,7 @@ class ChunkedResponse(Response):
             if self.stop_after is not None and position >= self.stop_after:
                 return  # unfinished on purpose: the client sees the connection drop mid-body
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await asyncio.sleep(0)  # let a client that hung up be noticed, rather than writing into a closed socket
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -88,8 +88,9 @@ def _cerebras(r: Refusal) -> JSON:
 
 
 def _google(r: Refusal) -> JSON:
-    status = _GOOGLE_STATUS.get(r.status, "UNKNOWN")
-    return [{"error": {"code": r.status, "message": r.message, "status": r.type or status}}]
+    # A Google status name (INVALID_ARGUMENT, ...) given as the type wins; otherwise it follows the HTTP status.
+    status = r.type if r.type and r.type.isupper() else _GOOGLE_STATUS.get(r.status, "UNKNOWN")
+    return [{"error": {"code": r.status, "message": r.message, "status": status}}]
 
 
 def _openrouter(r: Refusal) -> JSON:
