@@ -140,6 +140,8 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url="https://api.anthropic.com",
         api_key_env="ANTHROPIC_API_KEY",
         default_model="claude-sonnet-4-5",
+        # No JSON mode; json_schema is sent as output_config.format, GA for Sonnet 4.5 and later
+        # [platform.claude.com/docs/en/build-with-claude/structured-outputs]. REASONING needs `thinking`, not sent.
         capabilities=ALL_CAPABILITIES - {Capability.REASONING, Capability.JSON_MODE},
         auth_header="x-api-key",
         auth_scheme="",
