@@ -80,6 +80,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
+        # Other work on the machine skews every figure: the load average says how quiet the run was.
+        "loadavg_1_5_15": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "versions": versions,
     }
 
@@ -182,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 120)
     started = datetime.datetime.now(datetime.timezone.utc)
+    machine_before = machine()
     results: dict[str, Any] = {}
     for name in args.only or list(RUNNERS):
         full, quick = SIZES[name]
@@ -195,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds(), 1),
         "quick": args.quick,
         "command": " ".join([Path(sys.executable).name, "-m", "benchmarks", *(argv or sys.argv[1:])]),
-        "machine": machine(),
+        "machine": machine_before,
+        "loadavg_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "benchmarks": results,
         "targets": targets(results),
     }
