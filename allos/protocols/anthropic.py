@@ -508,7 +508,13 @@ def parse_error(
 ) -> ProviderError:
     """An HTTP error answer -> the right ProviderError. Anthropic's body is `{"type": "error", "error": {"type",
     "message"}, "request_id"}` and every answer has a `request-id` header [docs.claude.com/en/api/errors]; 529
-    `overloaded_error` is a ServerError (retried); 413 `request_too_large` comes from the 32 MB request limit."""
+    `overloaded_error` is a ServerError (retried); 413 `request_too_large` comes from the 32 MB request limit.
+
+    >>> body = '{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": "r1"}'
+    >>> error = parse_error("anthropic", 529, body, {})
+    >>> type(error).__name__, error.error_type, error.request_id
+    ('ServerError', 'overloaded_error', 'r1')
+    """
     error = error_from_response(provider, status_code, text, headers, key_env=key_env)
     if status_code == 413 and error.hint is None:
         error.hint = "a Messages request may be at most 32 MB: send fewer or smaller images"
