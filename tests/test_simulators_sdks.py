@@ -332,3 +332,11 @@ def test_allos_maps_bad_keys(sims: dict[str, Simulator], alias: str, key: str, e
     with allos.get_provider(alias, base_url=sims[alias].base_url, api_key=key, max_retries=0) as provider:
         with pytest.raises(error):
             provider.chat([{"role": "user", "content": "hi"}])
+
+
+@pytest.mark.parametrize("alias", sorted(ROWS))
+def test_simulator_serves_the_registry_base_path(alias: str) -> None:
+    """The rows are written independently of the registry; their base URLs must still name the same endpoint."""
+    spec = allos.providers.get_spec(alias)
+    if spec.base_url is not None:
+        assert ROWS[alias].base_url.rstrip("/") == spec.base_url.rstrip("/")
