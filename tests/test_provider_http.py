@@ -641,7 +641,8 @@ ERROR_SHAPES: list[tuple[str, str, int, bytes, dict[str, str], type[errors.Provi
             ]
         ).encode(),
         {"x-request-id": "req_gemini"},
-        errors.BadRequestError,
+        # Gemini answers a bad key with 400 INVALID_ARGUMENT; the gemini row maps that message to an auth error.
+        errors.AuthenticationError,
         "API key not valid. Please pass a valid API key.",
         "INVALID_ARGUMENT",
         "400",

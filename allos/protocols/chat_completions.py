@@ -90,6 +90,8 @@ class ChatCompletionsQuirks:
     reasoning_field: str | None = None
     json_schema_style: Literal["json_schema", "json_object_schema"] = "json_schema"
     merge_consecutive_roles: bool = False
+    # Messages of 400 answers that mean "bad API key" (xAI, Gemini): raised as AuthenticationError.
+    bad_key_messages: tuple[str, ...] = ()
     # The documentation each quirk comes from: quirk name -> source. Shown in docs and in errors.
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -414,10 +416,30 @@ def parse_response(body: Any, *, provider: str = "chat_completions") -> ChatResp
 
 
 def parse_error(
-    provider: str, status_code: int, text: str, headers: Mapping[str, str], *, key_env: str | None = None
+    provider: str,
+    status_code: int,
+    text: str,
+    headers: Mapping[str, str],
+    *,
+    key_env: str | None = None,
+    quirks: ChatCompletionsQuirks = DEFAULT_QUIRKS,
 ) -> ProviderError:
-    """An HTTP error answer -> the right ProviderError (every known body shape, see `allos.protocols._errors`)."""
-    return error_from_response(provider, status_code, text, headers, key_env=key_env)
+    """An HTTP error answer -> the right ProviderError (every known body shape, see `allos.protocols._errors`).
+
+    Where an alias answers a bad key with 400 (`quirks.bad_key_messages`), the error is an `AuthenticationError`
+    that keeps the real status, so `except AuthenticationError` works the same on every alias.
+
+    >>> quirks = ChatCompletionsQuirks(bad_key_messages=("API key not valid",))
+    >>> error = parse_error("gemini", 400, '[{"error": {"message": "API key not valid."}}]', {}, quirks=quirks)
+    >>> type(error).__name__, error.status_code
+    ('AuthenticationError', 400)
+    """
+    error = error_from_response(provider, status_code, text, headers, key_env=key_env)
+    if status_code == 400 and any(marker in error.message for marker in quirks.bad_key_messages):
+        auth = error_from_response(provider, 401, text, headers, key_env=key_env)
+        auth.status_code = status_code
+        return auth
+    return error
 
 
 # --- streaming -------------------------------------------------------------------------------------------------------

@@ -42,4 +42,6 @@ class ChatCompletionsProvider(Provider):
         return wire.StreamDecoder(provider=self.spec.name, key_env=self.spec.api_key_env)
 
     def _error(self, status_code: int, text: str, headers: Mapping[str, str]) -> ProviderError:
-        return wire.parse_error(self.spec.name, status_code, text, headers, key_env=self.spec.api_key_env)
+        return wire.parse_error(
+            self.spec.name, status_code, text, headers, key_env=self.spec.api_key_env, quirks=self.quirks
+        )

@@ -89,6 +89,9 @@ class ProviderSpec:
         return capability in self.capabilities
 
 
+# Local servers run without authentication by default and load models on demand: neither a bad key nor an unknown
+# model has a documented answer there, so they do not claim error mapping.
+_LOCAL_UNCLAIMED: Final = frozenset({Capability.ERROR_MAPPING})
 # What a capable OpenAI-compatible alias claims. Image input and reasoning depend on the model, so only aliases
 # whose default model has them claim them.
 _CHAT_BASE: Final = ALL_CAPABILITIES - {Capability.IMAGE_INPUT, Capability.REASONING}
@@ -333,7 +336,9 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         quirks=ChatCompletionsQuirks(
             strict_tools=False,
             message_name=False,
+            bad_key_messages=("Incorrect API key provided",),
             sources={
+                "bad_key_messages": "continuedev/continue#10778, i-am-bee/beeai-framework#447: a wrong key is a 400",
                 "strict_tools": "litellm xai/chat/transformation.py strips tools[].function.strict",
                 "message_name": "litellm xai/chat/transformation.py strips messages[].name",
                 "finish_reason": "litellm xai: finish_reason '' with tool calls (mapped to tool_calls)",
@@ -385,10 +390,12 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         default_model="gemini-2.5-flash",
         capabilities=_CHAT_BASE | {Capability.IMAGE_INPUT},
         quirks=ChatCompletionsQuirks(
+            bad_key_messages=("API key not valid",),
             sources={
+                "bad_key_messages": "continuedev/continue#8516: a wrong key is a 400 INVALID_ARGUMENT",
                 "errors": "FuzzAnything/PromptFuzz#42: errors come as a JSON array",
                 "stream": "googleapis/python-genai#2868: tool-call deltas may omit index; finish 'stop' with tools",
-            }
+            },
         ),
         docs_url="https://ai.google.dev/gemini-api/docs/openai",
         description="Google Gemini through its OpenAI-compatible endpoint",
@@ -399,7 +406,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url="http://localhost:8000/v1",
         api_key_env="VLLM_API_KEY",
         api_key_required=False,
-        capabilities=_CHAT_BASE,
+        capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED,
         local=True,
         docs_url="https://docs.vllm.ai/en/latest/features/tool_calling.html",
         description="vLLM server (tools need --enable-auto-tool-choice --tool-call-parser)",
@@ -410,7 +417,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url="http://localhost:1234/v1",
         api_key_env=None,
         api_key_required=False,
-        capabilities=_CHAT_BASE,
+        capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED,
         local=True,
         docs_url="https://lmstudio.ai/docs/api/openai-api",
         description="LM Studio local server",
@@ -421,7 +428,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url="http://localhost:8080/v1",
         api_key_env="LOCALAI_API_KEY",
         api_key_required=False,
-        capabilities=_CHAT_BASE,
+        capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED,
         local=True,
         docs_url="https://localai.io/features/openai-functions/",
         description="LocalAI server",
@@ -432,7 +439,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url=None,
         api_key_env="CHAT_COMPLETIONS_API_KEY",
         api_key_required=False,
-        capabilities=_CHAT_BASE,
+        capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED,
         base_url_env="CHAT_COMPLETIONS_BASE_URL",
         docs_url="https://platform.openai.com/docs/api-reference/chat",
         description="any OpenAI-compatible server: pass base_url=",
