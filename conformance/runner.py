@@ -44,6 +44,9 @@ __all__ = ["RunConfig", "aggregate", "run", "run_case"]
 Mode = Literal["replay", "record", "live"]
 Against = Literal["provider", "simulator"]
 REPLAY_KEY = "replay-key-not-a-secret"
+# Settings a user's environment gives in a real run, stood in for when the endpoint is a simulator. Portkey routes
+# only with one of x-portkey-provider / -virtual-key / -config [portkey.ai/docs/api-reference/inference-api/headers].
+SIMULATOR_HEADERS: dict[str, dict[str, str]] = {"portkey": {"x-portkey-provider": "openai"}}
 # Worst first: the cell of a capability is the worst status among its cases.
 _SEVERITY: tuple[Status, ...] = ("fail", "stale", "unavailable", "skipped", "unsupported", "pass")
 
@@ -153,6 +156,7 @@ class _Target:
     key: str | None
     max_retries: int
     client: httpx.Client
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def seed(self) -> str:
@@ -165,6 +169,7 @@ class _Target:
             api_key=self.case.provider_overrides.get("api_key", self.key),
             base_url=self.base_url,
             max_retries=self.max_retries,
+            headers=self.headers,
             http_client=self.client,
             async_http_client=async_client,
         )
@@ -178,15 +183,16 @@ def _declared_outcome(target: _Target) -> _Outcome:
     except UnsupportedCapabilityError as exc:
         return _Outcome("fail", f"declared supported, but Allos refused it: {exc}")
     except ProviderError as exc:
-        if case.expect_error is not None and isinstance(exc, case.expect_error):
+        if case.expect_error and isinstance(exc, case.expect_error):
             return _Outcome("pass", f"raised {type(exc).__name__} as expected")
-        if isinstance(exc, (RateLimitError, ServerError, APIConnectionError)) and case.expect_error is None:
+        if isinstance(exc, (RateLimitError, ServerError, APIConnectionError)) and not case.expect_error:
             return _Outcome("unavailable", str(exc))
         return _Outcome("fail", str(exc))
     except (CheckFailed, AllosError) as exc:
         return _Outcome("fail", str(exc))
-    if case.expect_error is not None:
-        return _Outcome("fail", f"expected {case.expect_error.__name__}, but the call succeeded")
+    if case.expect_error:
+        expected = " or ".join(cls.__name__ for cls in case.expect_error)
+        return _Outcome("fail", f"expected {expected}, but the call succeeded")
     return _Outcome("pass")
 
 
@@ -234,7 +240,8 @@ def _run(
         return _Outcome("skipped", skip_reason), "none"
     if config.mode == "replay":
         return _replay(_Target(spec, case, real, REPLAY_KEY, config.max_retries, client), cassette), str(cassette)
-    target = _Target(spec, case, endpoint or real, key, config.max_retries, client)
+    headers = SIMULATOR_HEADERS.get(spec.name, {}) if config.against == "simulator" else {}
+    target = _Target(spec, case, endpoint or real, key, config.max_retries, client, headers)
     source = f"simulator {spec.name}" if config.against == "simulator" else real
     if config.mode == "live":
         return _declared_outcome(target), f"live {source}"
@@ -284,7 +291,7 @@ def aggregate(results: Sequence[Result]) -> list[Result]:
     merged = []
     for _, group in sorted(cells.items()):
         worst = min(group, key=lambda r: _SEVERITY.index(r.status))
-        reasons = "; ".join(r.reason for r in group if r.status == worst.status)
+        reasons = "; ".join(dict.fromkeys(r.reason for r in group if r.status == worst.status))
         merged.append(
             worst.model_copy(update={"reason": reasons, "duration_s": round(sum(r.duration_s for r in group), 4)})
         )
@@ -297,13 +304,30 @@ def run(config: RunConfig, on_result: Callable[[Result], None] | None = None) ->
     results: list[Result] = []
     for spec in config.specs():
         endpoint_cm: contextlib.AbstractContextManager[str | None] = contextlib.nullcontext(None)
-        needs_sim = config.mode != "replay" and config.against == "simulator"
-        if needs_sim and config.simulate is not None:
+        if config.mode != "replay" and config.against == "simulator" and config.simulate is not None:
             endpoint_cm = config.simulate(spec.name)
-        with endpoint_cm as endpoint:
+        with contextlib.ExitStack() as stack:
+            try:
+                endpoint = stack.enter_context(endpoint_cm)
+            except KeyError as exc:  # no simulator for this alias: every declared cell is unavailable
+                results += _without_endpoint(spec, cases, str(exc), on_result)
+                continue
             for case in cases:
                 result = run_case(spec, case, config, endpoint)
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
     return Report(mode=config.mode, results=aggregate(results))
+
+
+def _without_endpoint(
+    spec: ProviderSpec, cases: Sequence[Case], reason: str, on_result: Callable[[Result], None] | None
+) -> list[Result]:
+    results = []
+    for case in cases:
+        status: Status = "unavailable" if case.capability in spec.capabilities else "unsupported"
+        result = Result(provider=spec.name, capability=case.capability.value, status=status, reason=reason)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
