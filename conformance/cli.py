@@ -1,24 +1,200 @@
-"""`allos-conform`. The harness arrives with its own issue; until then this entry point lists what it will check
-(every registered alias and the capabilities it declares) and exits cleanly."""
+"""`allos-conform`: the friendly door over the conformance runner (typer + rich).
+
+Exit codes: 0 every declared capability passed; 1 a declared capability failed; 2 usage error; 3 cassettes are stale
+or missing (and nothing failed). The same runner backs the pytest suite (tests/test_conformance_replay.py).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-__all__ = ["main"]
+import typer
+from rich.console import Console
+
+from conformance.results import EXIT_USAGE, Report, Result, exit_code, load_report, merge_reports, write_atomic
+
+if TYPE_CHECKING:
+    from conformance.runner import RunConfig
+
+__all__ = ["app", "main"]
+
+HELP = """Prove, alias by alias and capability by capability, which providers really work with Allos.
+
+Replays the committed cassettes by default (offline, no keys). Exit codes: 0 every declared capability passed,
+1 one failed, 2 usage error, 3 cassettes stale or missing."""
+
+app = typer.Typer(
+    help=HELP, invoke_without_command=True, no_args_is_help=False, add_completion=False, rich_markup_mode=None
+)
+
+
+def make_console(stderr: bool = False) -> Console:
+    """The one console factory: honours NO_COLOR and COLUMNS, and a sane width in CI logs."""
+    width = None if os.environ.get("COLUMNS") or not os.environ.get("CI") else 200
+    return Console(stderr=stderr, width=width, highlight=False)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
+def _fail_usage(message: str) -> typer.Exit:
+    typer.echo(f"allos-conform: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _validate(providers: list[str] | None, capabilities: list[str] | None) -> None:
+    from allos import Capability
+    from allos.errors import ConfigurationError
+    from allos.providers.registry import get_spec
+
+    for name in providers or []:
+        try:
+            get_spec(name)
+        except ConfigurationError as exc:
+            raise _fail_usage(str(exc)) from None
+    known = {c.value for c in Capability}
+    for capability in capabilities or []:
+        if capability not in known:
+            raise _fail_usage(f"unknown capability {capability!r}; known: {', '.join(sorted(known))}")
+
+
+def write_reports(report: Report, directory: Path) -> list[Path]:
+    from conformance.matrix import render_html, render_markdown
+
+    paths = [directory / "matrix.json", directory / "matrix.md", directory / "matrix.html"]
+    write_atomic(paths[0], report.model_dump_json(indent=2) + "\n")
+    write_atomic(paths[1], render_markdown(report))
+    write_atomic(paths[2], render_html(report))
+    return paths
+
+
+def _show(report: Report) -> None:
+    from conformance.matrix import render_rich
+
+    render_rich(report, make_console())
+
+
+@app.callback()
+def run(
+    ctx: typer.Context,
+    providers: Annotated[str | None, typer.Option(help="Comma-separated aliases (default: all).")] = None,
+    capabilities: Annotated[str | None, typer.Option(help="Comma-separated capabilities (default: all).")] = None,
+    mode: Annotated[str, typer.Option(help="replay (cassettes only), record, or live.")] = "replay",
+    against: Annotated[str, typer.Option(help="provider (the real endpoints) or simulator.")] = "provider",
+    k: Annotated[str | None, typer.Option("-k", help="Only cases whose id contains this text.")] = None,
+    cassettes: Annotated[Path, typer.Option(help="Cassette directory.")] = Path("cassettes"),
+    reports: Annotated[Path, typer.Option(help="Where matrix.json/.md/.html are written.")] = Path("reports"),
+) -> None:
+    """Run the matrix (the default command)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from conformance.runner import RunConfig
+    from conformance.runner import run as run_matrix
+
+    if mode not in ("replay", "record", "live"):
+        raise _fail_usage(f"--mode must be replay, record or live, not {mode!r}")
+    if against not in ("provider", "simulator"):
+        raise _fail_usage(f"--against must be provider or simulator, not {against!r}")
+    names, caps = _split(providers), _split(capabilities)
+    _validate(names, caps)
+    simulate: Callable[[str], AbstractContextManager[str]] | None = None
+    if against == "simulator":
+        from conformance.simulators import simulate
+    config = RunConfig(
+        mode=mode,  # type: ignore[arg-type]
+        against=against,  # type: ignore[arg-type]
+        providers=names,
+        capabilities=caps,
+        pattern=k,
+        cassettes=cassettes,
+        simulate=simulate,
+    )
+    report = _run_with_progress(config, run_matrix)
+    _show(report)
+    for path in write_reports(report, reports):
+        typer.echo(f"wrote {path}")
+    raise typer.Exit(exit_code(report.results))
+
+
+def _run_with_progress(config: RunConfig, run_matrix: Callable[..., Report]) -> Report:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from conformance.scenarios import cases_for
+
+    total = len(config.specs()) * len(cases_for(config.capabilities, config.pattern))
+    console = make_console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"{config.mode} run", total=total)
+
+        def advance(result: Result) -> None:
+            progress.update(task, advance=1, description=f"{config.mode}: {result.provider}")
+
+        return run_matrix(config, advance)
+
+
+@app.command()
+def report(
+    files: Annotated[list[Path], typer.Argument(help="Results files (matrix.json) to render; several are merged.")],
+    reports: Annotated[Path | None, typer.Option(help="Also write matrix.json/.md/.html here.")] = None,
+) -> None:
+    """Re-render a results file (or several, merged) without running anything."""
+    merged = _load_all(files)
+    _show(merged)
+    if reports is not None:
+        for path in write_reports(merged, reports):
+            typer.echo(f"wrote {path}")
+    raise typer.Exit(exit_code(merged.results))
+
+
+@app.command()
+def merge(
+    files: Annotated[list[Path], typer.Argument(help="Results files from several CI jobs.")],
+    reports: Annotated[Path, typer.Option(help="Where the merged matrix.json/.md/.html are written.")] = Path(
+        "reports"
+    ),
+) -> None:
+    """Combine results from several CI jobs (one per provider) into one matrix."""
+    merged = _load_all(files)
+    for path in write_reports(merged, reports):
+        typer.echo(f"wrote {path}")
+    raise typer.Exit(exit_code(merged.results))
+
+
+def _load_all(files: list[Path]) -> Report:
+    loaded = []
+    for path in files:
+        try:
+            loaded.append(load_report(path))
+        except (OSError, ValueError) as exc:
+            raise _fail_usage(f"cannot read {path}: {exc}") from None
+    return merge_reports(loaded)
+
+
+@app.command()
+def serve(
+    provider: Annotated[str, typer.Option(help="The alias to simulate, e.g. mistral.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    fault: Annotated[str | None, typer.Option(help="Inject this fault into every request.")] = None,
+    retry_after: Annotated[float, typer.Option(help="Seconds in Retry-After for the 429 fault.")] = 1.0,
+    slow_seconds: Annotated[float, typer.Option(help="Delay of the slow fault.")] = 1.0,
+) -> None:
+    """Serve one provider's simulator on 127.0.0.1 until interrupted, printing the base URL to use."""
+    from conformance.simulators._cli import serve_alias
+
+    raise typer.Exit(serve_alias(provider, port=port, fault=fault, retry_after=retry_after, slow_seconds=slow_seconds))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from allos import Capability, list_providers
-
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "serve":  # `allos-conform serve --provider ALIAS`: a provider simulator on 127.0.0.1
-        from conformance.simulators._cli import serve
-
-        return serve(args[1:])
-    print("allos-conform: the conformance harness is coming; these are the claims it will check.\n")
-    width = max(len(spec.name) for spec in list_providers())
-    for spec in list_providers():
-        declared = len(spec.capabilities)
-        print(f"  {spec.name:<{width}}  {spec.protocol:<16}  {declared}/{len(Capability)} capabilities declared")
-    return 0 if not args or args[0] in ("--help", "-h") else 2
+    """Entry point of the `allos-conform` script; returns the exit code (usage errors print one line, exit 2)."""
+    try:
+        app(args=sys.argv[1:] if argv is None else argv, prog_name="allos-conform")
+    except SystemExit as exc:  # typer/click always end with SystemExit in standalone mode
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    return 0

@@ -44,23 +44,32 @@ STYLES: dict[Status, str] = {
     "skipped": "dim",
     "unavailable": "magenta",
 }
+# Column headings short enough for a terminal; the full names are listed under the table and used in Markdown/HTML.
 _SHORT = {
-    "system_prompt": "system",
+    "chat": "chat",
+    "system_prompt": "sys",
     "multi_turn": "multi",
-    "max_tokens": "max_tok",
+    "max_tokens": "max",
     "stop_sequences": "stop",
-    "tool_result": "tool_res",
-    "parallel_tool_calls": "parallel",
-    "tool_choice_none": "tc_none",
-    "tool_choice_required": "tc_req",
-    "tool_choice_named": "tc_named",
-    "streaming": "stream",
-    "streaming_tool_calls": "stream_tools",
-    "stream_usage": "stream_usage",
-    "structured_output": "schema",
+    "tools": "tools",
+    "tool_call": "call",
+    "tool_result": "res",
+    "parallel_tool_calls": "par",
+    "tool_choice_none": "tc:no",
+    "tool_choice_required": "tc:rq",
+    "tool_choice_named": "tc:nm",
+    "streaming": "strm",
+    "streaming_tool_calls": "s:tl",
+    "usage": "usage",
+    "stream_usage": "s:use",
+    "unicode": "uni",
+    "json_mode": "json",
+    "structured_output": "schem",
     "image_input": "image",
-    "error_mapping": "errors",
-    "generated_sequences": "generated",
+    "reasoning": "reas",
+    "error_mapping": "errs",
+    "handoff": "hand",
+    "generated_sequences": "gen",
 }
 
 
@@ -83,11 +92,12 @@ def _summary(report: Report) -> str:
 # --- terminal --------------------------------------------------------------------------------------------------------
 
 
-def rich_table(report: Report) -> Table:
+def rich_table(report: Report, columns: Sequence[str] | None = None, *, title: str | None = None) -> Table:
+    from rich import box
     from rich.table import Table
 
-    columns = capability_columns(report)
-    table = Table(title=f"Allos conformance ({report.mode})", caption=_summary(report), show_lines=False)
+    columns = capability_columns(report) if columns is None else columns
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
     table.add_column("alias", style="bold", no_wrap=True)
     for capability in columns:
         table.add_column(_SHORT.get(capability, capability), justify="center", no_wrap=True)
@@ -100,11 +110,34 @@ def rich_table(report: Report) -> Table:
     return table
 
 
+def _column_groups(report: Report, width: int) -> list[list[str]]:
+    """Capability columns split so that each table fits `width` (a narrow terminal gets two or three tables)."""
+    alias_width = max((len(p) for p in report.providers()), default=5) + 3
+    groups: list[list[str]] = [[]]
+    used = alias_width
+    for capability in capability_columns(report):
+        need = len(_SHORT.get(capability, capability)) + 3  # padding and the column separator
+        if groups[-1] and used + need > width:
+            groups.append([])
+            used = alias_width
+        groups[-1].append(capability)
+        used += need
+    return groups
+
+
 def render_rich(report: Report, console: Console) -> None:
     from rich.markup import escape
 
-    console.print(rich_table(report))
+    console.print(f"[bold]Allos conformance matrix[/] ({report.mode}): {_summary(report)}")
+    for group in _column_groups(report, console.width):
+        console.print(rich_table(report, group))
     console.print("  ".join(f"[{STYLES[s]}]{SYMBOLS[s]}[/] {s}" for s in STATUSES))
+    shown = capability_columns(report)
+    console.print(
+        "columns: " + ", ".join(f"{_SHORT.get(c, c)}={c}" for c in shown if _SHORT.get(c, c) != c),
+        style="dim",
+        highlight=False,
+    )
     problems = _problems(report)
     if problems:
         console.print()

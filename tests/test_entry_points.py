@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from allos import list_providers
 from allos.cli import main as allos_main
 from conformance.cli import main as conform_main
 
@@ -23,10 +26,13 @@ def test_allos_unknown_arguments_exit_non_zero(capsys: pytest.CaptureFixture[str
     assert allos_main(["do", "something"]) == 2
 
 
-def test_allos_conform_lists_every_alias(capsys: pytest.CaptureFixture[str]) -> None:
-    from allos import list_providers
-
-    assert conform_main([]) == 0
+def test_allos_conform_without_cassettes_reports_stale_cells(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code = conform_main(["--cassettes", str(tmp_path / "none"), "--reports", str(tmp_path / "reports"), "-k", "chat"])
+    assert code == 3  # stale: nothing recorded there
     out = capsys.readouterr().out
     for spec in list_providers():
         assert spec.name in out
+    assert (tmp_path / "reports" / "matrix.json").exists()
