@@ -141,6 +141,25 @@ def test_build_request_body_matches_the_official_sdk_request_type(case: tuple[st
             assert message["role"] == "assistant" and message.get("tool_calls")
 
 
+try:  # mistralai is a test-only oracle like openai; without it this one check is skipped, not the module
+    from mistralai.client.models.chatcompletionrequest import ChatCompletionRequest as MistralRequest
+    from mistralai.client.models.chatcompletionstreamrequest import (
+        ChatCompletionStreamRequest as MistralStreamRequest,
+    )
+except ImportError:  # pragma: no cover - depends on the environment
+    MistralRequest = MistralStreamRequest = None
+
+
+@pytest.mark.skipif(MistralRequest is None, reason="the mistralai SDK is not installed")
+@given(request=chat_requests(capabilities=OPENAI_COMPATIBLE_PROVIDERS["mistral"].capabilities))
+def test_build_request_mistral_body_matches_the_mistral_sdk_request_model(request: ChatRequest) -> None:
+    # Mistral's own request model, with nothing undone: random_seed, `any`, no stream_options, no message names.
+    body = build_request(request, quirks_of(OPENAI_COMPATIBLE_PROVIDERS["mistral"]), provider="mistral")
+    model = (MistralStreamRequest if body.get("stream") else MistralRequest).model_validate(body)
+    # Unknown fields are ignored by the SDK's models: what survives must be everything that was sent.
+    assert json.loads(model.model_dump_json(by_alias=True, exclude_unset=True)) == json.loads(json.dumps(body))
+
+
 def test_sdk_oracle_catches_what_it_should() -> None:
     """The oracle is only as good as its failures: a field the SDK does not know and a wrong type both fail."""
     unknown = {"model": "m", "messages": [{"role": "tool", "content": "x", "tool_call_id": "a", "name": "n"}]}
@@ -149,6 +168,9 @@ def test_sdk_oracle_catches_what_it_should() -> None:
         _drain(_NON_STREAMING.validate_python({"model": "m", "messages": [{"role": "user", "content": 5}]}))
     with pytest.raises(pydantic.ValidationError):
         _NON_STREAMING.validate_python({"model": "m", "messages": [], "tool_choice": "any"})
+    if MistralRequest is not None:
+        seeded = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": 1}
+        assert json.loads(MistralRequest.model_validate(seeded).model_dump_json(exclude_unset=True)) != seeded
 
 
 # --- tool-call ids and determinism ----------------------------------------------------------------------------------
