@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from allos.providers._docs import render_page
+from allos.providers._docs import render_page, render_readme
 from allos.providers.registry import OPENAI_COMPATIBLE_PROVIDERS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -30,3 +30,12 @@ def test_readme_gives_the_two_commands() -> None:
     assert 'python -m pip install -e ".[dev]" && python -m pytest' in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert 'python -m pip install -e ".[dev]" && python -m pytest' in ci
+
+
+def test_readme_provider_table_matches_registry() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_readme(readme) == readme, "run: python scripts/render_docs.py"
+    from allos import list_providers
+
+    for spec in list_providers():
+        assert f"| `{spec.name}` | {spec.protocol} |" in readme

@@ -9,10 +9,24 @@ from __future__ import annotations
 from allos.capabilities import ALL_CAPABILITIES
 from allos.providers.registry import ProviderSpec, list_providers
 
-__all__ = ["render_alias_table", "render_page", "render_quirk_sources", "replace_between_markers"]
+__all__ = [
+    "render_alias_table",
+    "render_overview",
+    "render_page",
+    "render_quirk_sources",
+    "render_readme",
+    "replace_between_markers",
+]
 
 TABLE_MARKERS = ("<!-- BEGIN GENERATED: alias table -->", "<!-- END GENERATED: alias table -->")
 QUIRK_MARKERS = ("<!-- BEGIN GENERATED: quirks -->", "<!-- END GENERATED: quirks -->")
+OVERVIEW_MARKERS = ("<!-- BEGIN GENERATED: providers -->", "<!-- END GENERATED: providers -->")
+_PROTOCOL_PAGES = {
+    "chat_completions": "docs/providers/chat-completions.md",
+    "responses": "docs/providers/openai.md",
+    "anthropic": "docs/providers/anthropic.md",
+    "ollama": "docs/providers/ollama.md",
+}
 
 
 def _missing(spec: ProviderSpec) -> str:
@@ -52,6 +66,24 @@ def render_quirk_sources(protocol: str = "chat_completions") -> str:
             secret = ", secret" if header.secret else ""
             lines.append(f"  - header `{header.name}` from `{header.env}`{secret}")
     return "\n".join(lines)
+
+
+def render_overview() -> str:
+    """Every alias with its protocol, key variable and page: the README's provider table."""
+    lines = ["| alias | protocol | API key variable | where | docs |", "|---|---|---|---|---|"]
+    for spec in list_providers():
+        key = f"`{spec.api_key_env}`" if spec.api_key_env else "none"
+        if spec.api_key_env and not spec.api_key_required:
+            key += " (optional)"
+        where = "local" if spec.local else ("any URL" if spec.base_url is None else "hosted")
+        page = _PROTOCOL_PAGES.get(spec.protocol, "")
+        lines.append(f"| `{spec.name}` | {spec.protocol} | {key} | {where} | [{spec.protocol}]({page}) |")
+    return "\n".join(lines)
+
+
+def render_readme(page: str) -> str:
+    """The README with its provider table brought up to date with the registry."""
+    return replace_between_markers(page, render_overview(), *OVERVIEW_MARKERS)
 
 
 def render_page(page: str) -> str:
