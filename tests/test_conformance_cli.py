@@ -20,7 +20,7 @@ from conformance.cli import main
 SIM_KEY = "sim-groq-key-0123456789"  # the dummy key the runner uses against a simulator
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """groq's tool scenarios, recorded once against the simulator."""
     root = tmp_path_factory.mktemp("recorded")
