@@ -192,11 +192,16 @@ def test_build_request_tool_call_ids_stay_paired_unique_and_valid(case: tuple[st
             answered.append(message["tool_call_id"])
     assert len(set(called)) == len(called)
     assert sorted(answered) == sorted(called)  # the strategy answers every call exactly once
-    original = [call.id for message in request.messages for call in message.tool_calls]
-    # Re-mapping is a renaming: one sent id per original id, and the other way round.
-    assert len(dict(zip(original, called, strict=True))) == len(set(zip(original, called, strict=True)))
+    # Re-mapping is a renaming: one sent id per original id, never two originals on one id, and every answer
+    # carries the new name of the id it answered.
+    renaming = dict(zip([c.id for m in request.messages for c in m.tool_calls], called, strict=True))
+    assert len(set(renaming.values())) == len(renaming)
+    assert answered == [renaming[m.tool_call_id] for m in request.messages if m.tool_call_id is not None]
     if alias == "mistral":
-        assert all(_MISTRAL_ID.fullmatch(i) for i in called + answered)
+        assert all(_MISTRAL_ID.fullmatch(i) for i in called)
+        assert all(new == old for old, new in renaming.items() if _MISTRAL_ID.fullmatch(old))  # valid ids kept
+    else:
+        assert all(new == old for old, new in renaming.items())  # no other alias restricts ids
 
 
 @given(case=alias_requests())
