@@ -1242,3 +1242,20 @@ def test_parse_request_refuses_what_the_canonical_model_cannot_hold(body: dict[s
     with pytest.raises(InvalidRequestError, match=match) as info:
         parse_request(body, provider="cassette")
     assert info.value.provider == "cassette"
+
+
+def test_build_request_mistral_bridges_tool_to_user_with_an_empty_assistant_turn() -> None:
+    from allos.providers.registry import get_spec
+
+    quirks = get_spec("mistral").quirks
+    assert isinstance(quirks, ChatCompletionsQuirks)
+    history = [
+        Message(role="user", content="weather?"),
+        Message(role="assistant", tool_calls=[ToolCall(id="abcdefghi", name="get_weather", arguments={})]),
+        Message(role="tool", tool_call_id="abcdefghi", content="sunny"),
+        Message(role="user", content="thanks; and tomorrow?"),
+    ]
+    roles = [m["role"] for m in build_request(ChatRequest(model="m", messages=history), quirks)["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant", "user"]
+    plain = [m["role"] for m in build_request(ChatRequest(model="m", messages=history))["messages"]]
+    assert plain == ["user", "assistant", "tool", "user"]

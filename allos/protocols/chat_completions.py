@@ -90,6 +90,9 @@ class ChatCompletionsQuirks:
     reasoning_field: str | None = None
     json_schema_style: Literal["json_schema", "json_object_schema"] = "json_schema"
     merge_consecutive_roles: bool = False
+    # Insert an empty assistant turn between a tool result and a user turn (Mistral: "Unexpected role 'user' after
+    # role 'tool'", code 3230).
+    assistant_after_tool: bool = False
     # Messages of 400 answers that mean "bad API key" (xAI, Gemini): raised as AuthenticationError.
     bad_key_messages: tuple[str, ...] = ()
     # The documentation each quirk comes from: quirk name -> source. Shown in docs and in errors.
@@ -136,7 +139,7 @@ def build_request(
     id_map = remap_tool_call_ids(messages, quirks.tool_call_ids) if quirks.tool_call_ids else {}
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [_message(m, quirks, id_map, provider) for m in messages],
+        "messages": _bridge_tool_to_user([_message(m, quirks, id_map, provider) for m in messages], quirks),
     }
     if request.tools:
         body["tools"] = [_tool(tool, quirks) for tool in request.tools]
@@ -181,6 +184,17 @@ def _refuse_rejected(body: Mapping[str, Any], quirks: ChatCompletionsQuirks, pro
             raise InvalidRequestError(
                 f"the endpoint rejects the field {name!r}; remove it (source: {source})", provider=provider
             )
+
+
+def _bridge_tool_to_user(wire: list[dict[str, Any]], quirks: ChatCompletionsQuirks) -> list[dict[str, Any]]:
+    if not quirks.assistant_after_tool:
+        return wire
+    bridged: list[dict[str, Any]] = []
+    for message in wire:
+        if message["role"] == "user" and bridged and bridged[-1]["role"] == "tool":
+            bridged.append({"role": "assistant", "content": ""})
+        bridged.append(message)
+    return bridged
 
 
 def _merge_consecutive(messages: Sequence[Message]) -> list[Message]:

@@ -117,6 +117,8 @@ _MISTRAL_SOURCES = {
     "stream_usage": "Mistral forbids unknown fields (extra_forbidden, litellm mistral); usage comes in its last chunk",
     "empty_assistant_content": "mistralai/mistral-common#324 (null content rejected)",
     "message_name": "litellm mistral transformation drops name except on tool messages",
+    "assistant_after_tool": "datapizza-labs/datapizza-ai#98 (code 3230); zed-industries/zed PR #31736 inserts an empty"
+    " assistant turn between tool and user",
 }
 
 _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
@@ -234,6 +236,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
             stream_usage=False,
             empty_assistant_content="",
             message_name=False,
+            assistant_after_tool=True,
             sources=_MISTRAL_SOURCES,
         ),
         docs_url="https://docs.mistral.ai/api/#tag/chat",
