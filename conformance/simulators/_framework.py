@@ -68,7 +68,10 @@ MAX_SLOW_SECONDS: Final = 30.0
 _STARTUP_TIMEOUT: Final = 10.0
 
 # Protocol modules that register their aliases when imported. A new protocol's simulator adds its module here.
-PROTOCOL_MODULES: Final[tuple[str, ...]] = ("conformance.simulators.chat_completions",)
+PROTOCOL_MODULES: Final[tuple[str, ...]] = (
+    "conformance.simulators.chat_completions",
+    "conformance.simulators.responses",
+)
 
 
 # --- state shared by a simulator and its handlers ---------------------------------------------------------------
