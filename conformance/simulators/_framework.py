@@ -70,6 +70,7 @@ _STARTUP_TIMEOUT: Final = 10.0
 # Protocol modules that register their aliases when imported. A new protocol's simulator adds its module here.
 PROTOCOL_MODULES: Final[tuple[str, ...]] = (
     "conformance.simulators.chat_completions",
+    "conformance.simulators.anthropic",
     "conformance.simulators.responses",
 )
 
