@@ -10,6 +10,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -110,9 +111,13 @@ def test_registered_with_the_real_base_and_the_registry_default_model(sim: Simul
     assert allos.providers.get_spec("anthropic").default_model in ANTHROPIC.models
 
 
-def test_every_rule_cites_a_source() -> None:
+def test_every_rule_cites_a_source_and_is_documented() -> None:
     assert all(rule.source for rule in ANTHROPIC.rules)
     assert ANTHROPIC.auth.source
+    docs = (Path(__file__).parents[1] / "docs" / "simulators.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## The Anthropic Messages rules") :]
+    for rule in ANTHROPIC.rules:
+        assert f"| `{rule.name}` |" in section, f"{rule.name} is not in docs/simulators.md"
 
 
 # --- every refusal rule, over HTTP --------------------------------------------------------------------------------
