@@ -72,6 +72,7 @@ PROTOCOL_MODULES: Final[tuple[str, ...]] = (
     "conformance.simulators.chat_completions",
     "conformance.simulators.anthropic",
     "conformance.simulators.responses",
+    "conformance.simulators.ollama",
 )
 
 
