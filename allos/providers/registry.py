@@ -165,8 +165,11 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         api_key_env="OLLAMA_API_KEY",
         api_key_required=False,
         default_model="llama3.2",
+        # The local API takes no key (docs/api/authentication.mdx): a bad key cannot be refused, so the error-mapping
+        # column cannot pass here, whatever the unknown-model answer does; like the other local servers, not claimed.
         capabilities=ALL_CAPABILITIES
-        - {Capability.REASONING, Capability.TOOL_CHOICE_REQUIRED, Capability.TOOL_CHOICE_NAMED},
+        - {Capability.REASONING, Capability.TOOL_CHOICE_REQUIRED, Capability.TOOL_CHOICE_NAMED}
+        - _LOCAL_UNCLAIMED,
         local=True,
         docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
         description="Ollama's native API, with model management",
