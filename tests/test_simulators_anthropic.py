@@ -243,6 +243,21 @@ def test_rule_text_blocks_and_content(sim: Simulator, client: httpx.Client) -> N
     )
 
 
+def test_rule_stop_sequences_and_error_results(sim: Simulator, client: httpx.Client) -> None:
+    chat = {"model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]}
+    answer = post(client, sim, {**chat, "stop_sequences": [""]})
+    assert answer.json()["error"]["message"] == "stop_sequences: each stop sequence must be non-empty"
+    answer = post(client, sim, {**chat, "stop_sequences": ["\n\n"]})
+    assert answer.json()["error"]["message"] == "stop_sequences: each stop sequence must contain non-whitespace"
+    body = base_body()
+    body["messages"][2]["content"][0] = {"type": "tool_result", "tool_use_id": CALL_ID, "is_error": True, "content": []}
+    assert post(client, sim, body).json()["error"]["message"] == (
+        "messages.2.content.0.tool_result: content cannot be empty if `is_error` is true"
+    )
+    body["messages"][2]["content"][0]["content"] = "the weather service is down"
+    assert "the weather service is down" in post(client, sim, body).json()["content"][0]["text"]
+
+
 def test_rule_openai_style_tool_role_refused(sim: Simulator, client: httpx.Client) -> None:
     body = base_body()
     body["messages"][2] = {"role": "tool", "tool_call_id": CALL_ID, "content": "18 degrees"}
@@ -622,6 +637,20 @@ async def test_allos_tool_round_trip_async_and_async_stream(sim: Simulator) -> N
         assert streamed.tool_calls[0].arguments == call.arguments
         answer = [event async for event in provider.astream(_history(call), tools=[TOOL])][-1].response
         assert answer.text == second.text
+
+
+def test_allos_pinned_to_2026_10_21_agrees_with_the_simulator(sim: Simulator) -> None:
+    """Allos refuses sampling fields under the new version before sending; what it does send is accepted."""
+    version = {"anthropic-version": "2026-10-21"}
+    with allos.get_provider(
+        "anthropic", base_url=sim.base_url, api_key=KEY, max_retries=0, headers=version
+    ) as provider:
+        assert provider.chat([{"role": "user", "content": "hi"}]).text == "You said: hi"
+        assert sim.requests[-1].headers["anthropic-version"] == "2026-10-21"
+        with pytest.raises(errors.InvalidRequestError):
+            provider.chat([{"role": "user", "content": "hi"}], temperature=0.5)
+        with pytest.raises(errors.BadRequestError, match="top_k: Extra inputs are not permitted"):
+            provider.chat([{"role": "user", "content": "hi"}], extra_body={"top_k": 5})
 
 
 @pytest.mark.parametrize(

@@ -241,6 +241,27 @@ class KnownModel(Rule):
 
 
 @dataclass(frozen=True)
+class StopSequences(Rule):
+    """Each stop sequence has text that is not whitespace: "stop_sequences: each stop sequence must be non-empty"
+    (MegaGrindStone/mcp-web-ui#5), "stop_sequences: each stop sequence must contain non-whitespace" (BerriAI/litellm
+    #3286, continuedev/continue#1660)."""
+
+    source: str = "MegaGrindStone/mcp-web-ui#5; BerriAI/litellm#3286, continuedev/continue#1660"
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        stops = incoming.body.get("stop_sequences")
+        for stop in stops if isinstance(stops, list) else []:
+            if stop == "":
+                return Refusal(400, "stop_sequences: each stop sequence must be non-empty")
+            if isinstance(stop, str) and not stop.strip():
+                return Refusal(400, "stop_sequences: each stop sequence must contain non-whitespace")
+        return None
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**_copy(body), "stop_sequences": ["END", "\n"]}
+
+
+@dataclass(frozen=True)
 class KnownRoles(Rule):
     """Message roles are `user` and `assistant` (and `system`, see SystemRole) [ant-py message_param.py]; an
     OpenAI-style `tool` role is refused."""
@@ -366,6 +387,33 @@ class ToolUseIdFormat(Rule):
                     block["id"] = "call:0"
                 elif block.get("type") == "tool_result":
                     block["tool_use_id"] = "call:0"
+        return bad
+
+
+@dataclass(frozen=True)
+class ErrorResultContent(Rule):
+    """A tool result marked `is_error` must say something: "messages.N.content.M.tool_result: content cannot be empty
+    if `is_error` is true" (jlevy/markform#153, bytedance/trae-agent#230)."""
+
+    source: str = "jlevy/markform#153, bytedance/trae-agent#230"
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        for index, message in enumerate(incoming.messages):
+            for position, block in enumerate(blocks_of(message)):
+                if block.get("type") == "tool_result" and block.get("is_error") is True:
+                    if block.get("content") in (None, "", []):
+                        return Refusal(
+                            400,
+                            f"messages.{index}.content.{position}.tool_result: content cannot be empty if `is_error`"
+                            " is true",
+                        )
+        return None
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        bad = _copy(body)
+        result = bad["messages"][-1]["content"][0]
+        result["is_error"] = True
+        del result["content"]
         return bad
 
 
@@ -645,10 +693,12 @@ ANTHROPIC_RULES: Final[tuple[Rule, ...]] = (
     KnownFields(),
     SamplingRemoved(),
     KnownModel(),
+    StopSequences(),
     KnownRoles(),
     SystemRole(),
     ToolDefinitions(),
     ToolUseIdFormat(),
+    ErrorResultContent(),
     NonEmptyContent(),
     NonEmptyTextBlocks(),
     NonWhitespaceText(),
