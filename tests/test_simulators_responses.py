@@ -11,6 +11,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -144,9 +145,13 @@ def test_registered_with_the_registry_base_path_and_default_model(sim: Simulator
     assert ROW.accepts_model(spec.default_model)
 
 
-def test_every_rule_cites_a_source() -> None:
+def test_every_rule_cites_a_source_and_is_documented() -> None:
     assert all(rule.source for rule in ROW.rules)
     assert ROW.auth.source and all(ROW.sources.values())
+    docs = (Path(__file__).parents[1] / "docs" / "simulators.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## The Responses rules") :]
+    for rule in ROW.rules:
+        assert f"| `{rule.name}` |" in section, f"{rule.name} is not in docs/simulators.md"
 
 
 def test_known_fields_are_the_sdks_request_fields() -> None:
