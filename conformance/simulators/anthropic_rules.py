@@ -25,13 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 __all__ = [
+    "ALIASES",
     "ANTHROPIC",
     "AnthropicAlias",
+    "Auth",
     "Incoming",
     "Refusal",
     "Rule",
+    "blocks_of",
     "error_body",
     "text_of",
+    "tool_use_ids",
 ]
 
 JSON = Any
