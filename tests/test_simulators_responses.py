@@ -668,3 +668,24 @@ def test_allos_length_finish_and_errors(sim: Simulator, provider: Any) -> None:
         provider.chat([allos.Message(role="user", content="hi")], model="allos-no-such-model")
     with pytest.raises(errors.BadRequestError):
         provider.chat([allos.Message(role="user", content="hi")], previous_response_id="resp_unknown")
+
+
+@pytest.mark.parametrize(
+    ("fault", "call", "error"),
+    [
+        ("stream-error", "stream", errors.ServerError),  # server_is_overloaded inside a 200 stream
+        ("cut", "stream", errors.IncompleteStreamError),
+        ("malformed", "chat", errors.ResponseParseError),
+        ("429", "chat", errors.RateLimitError),
+        ("529", "stream", errors.ServerError),
+    ],
+)
+def test_allos_maps_every_fault(sim: Simulator, fault: str, call: str, error: type[Exception]) -> None:
+    with allos.get_provider(
+        "openai", base_url=sim.base_url, api_key=KEY, max_retries=0, headers={FAULT_HEADER: fault}
+    ) as provider:
+        ask = [allos.Message(role="user", content="write a long story")]
+        with pytest.raises(error) as caught:
+            provider.chat(ask) if call == "chat" else list(provider.stream(ask))
+    if fault == "429":
+        assert isinstance(caught.value, errors.RateLimitError) and caught.value.retry_after == 1
