@@ -16,10 +16,12 @@ def test_allos_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("allos 0.")
 
 
-def test_allos_without_arguments_explains_what_works(capsys: pytest.CaptureFixture[str]) -> None:
+def test_allos_without_arguments_prints_its_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert allos_main([]) == 0
     out = capsys.readouterr().out
-    assert "get_provider" in out and "groq" in out
+    assert "Usage: allos" in out and "--active-providers" in out and "--provider groq" in out
+    for command in ("ask", "models", "pull"):
+        assert f"  {command} " in out
 
 
 def test_allos_unknown_arguments_exit_non_zero(capsys: pytest.CaptureFixture[str]) -> None:
