@@ -27,7 +27,7 @@ pytestmark = pytest.mark.network
 KEY = "test-key-0123456789"
 VERSION = "2023-06-01"
 MODEL = "claude-sonnet-4-6"  # not on the SDK's deprecation list, so the SDK raises no DeprecationWarning
-DEFAULT_MODEL = "claude-sonnet-4-5"  # the registry's default for the alias
+DEFAULT_MODEL = "claude-sonnet-4-6"  # the registry's default for the alias
 WEATHER = {
     "name": "get_weather",
     "description": "Current weather for a city",

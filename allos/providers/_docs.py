@@ -86,10 +86,13 @@ def render_readme(page: str) -> str:
     return replace_between_markers(page, render_overview(), *OVERVIEW_MARKERS)
 
 
-def render_page(page: str) -> str:
-    """`page` with both generated sections brought up to date with the registry."""
-    page = replace_between_markers(page, render_alias_table(), *TABLE_MARKERS)
-    return replace_between_markers(page, render_quirk_sources(), *QUIRK_MARKERS)
+def render_page(page: str, protocol: str = "chat_completions") -> str:
+    """`page` with its generated sections (those it has) brought up to date with the registry."""
+    if TABLE_MARKERS[0] in page:
+        page = replace_between_markers(page, render_alias_table(protocol), *TABLE_MARKERS)
+    if QUIRK_MARKERS[0] in page:
+        page = replace_between_markers(page, render_quirk_sources(protocol), *QUIRK_MARKERS)
+    return page
 
 
 def replace_between_markers(page: str, generated: str, begin: str, end: str) -> str:

@@ -26,7 +26,7 @@ class AnthropicProvider(Provider):
 
     >>> from allos import get_provider
     >>> get_provider("anthropic", api_key="sk-ant-example-key")
-    AnthropicProvider(name='anthropic', model='claude-sonnet-4-5', base_url='https://api.anthropic.com')
+    AnthropicProvider(name='anthropic', model='claude-sonnet-4-6', base_url='https://api.anthropic.com')
     """
 
     protocol: ClassVar[str] = "anthropic"

@@ -144,7 +144,8 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         # The SDK's base has no version segment; the protocol's path is /v1/messages [anthropic-sdk-python _client.py].
         base_url="https://api.anthropic.com",
         api_key_env="ANTHROPIC_API_KEY",
-        default_model="claude-sonnet-4-5",
+        # claude-sonnet-4-5 reaches end of life on 2026-11-30 [anthropic-sdk-python _data/deprecated_models.py].
+        default_model="claude-sonnet-4-6",
         # No JSON mode; json_schema is sent as output_config.format, GA for Sonnet 4.5 and later
         # [platform.claude.com/docs/en/build-with-claude/structured-outputs]. REASONING needs `thinking`, not sent.
         capabilities=ALL_CAPABILITIES - {Capability.REASONING, Capability.JSON_MODE},
