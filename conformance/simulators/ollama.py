@@ -567,7 +567,8 @@ class OllamaSimulator(AliasSimulator):
             return self.error(refusal)
         card = incoming.card
         assert card is not None  # KnownModel passed
-        seed = digest({"alias": self.row.name, "body": body})
+        # The same request gets the same answer and ids, streamed or not.
+        seed = digest({"alias": self.row.name, "body": {k: v for k, v in body.items() if k != "stream"}})
         if not incoming.messages:
             return self._load(exchange, body, seed)
         prompt = to_prompt(body)
