@@ -8,6 +8,7 @@ Streams: the answer goes to stdout as it arrives; tool activity, notices, questi
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
@@ -96,7 +97,14 @@ class TerminalApprover:
             answer = self.err.input(escape("Allow? [y/N] "))
         except EOFError:
             answer = ""
+        if not _is_terminal(sys.stdin):  # nothing echoed the answer: show it, so the log reads as it happened
+            self.err.print(answer.strip() or "(no answer: no)", markup=False, highlight=False)
         return answer.strip().lower() in ("y", "yes")
+
+
+def _is_terminal(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 # --- the providers table -------------------------------------------------------------------------------------------
