@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import imports, overhead, streaming, translation
+from benchmarks import harness, imports, overhead, streaming, translation
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -40,6 +40,7 @@ SIZES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"turns": 100, "tools": 40, "answer_tool_calls": 32, "rounds": 30, "warmup": 2},
         {"turns": 2, "tools": 2, "answer_tool_calls": 2, "rounds": 2, "warmup": 1},
     ),
+    "harness": ({"points": (1, 5, 10, 0), "rounds": 3}, {"points": (1,), "rounds": 1}),
     "imports": (
         {"runs": 11},
         {"runs": 1, "modules": ("allos", "openai"), "warm": False, "explain": False},
@@ -51,12 +52,14 @@ RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "per_call_async": overhead.run_async,
     "streaming": streaming.run,
     "translation": translation.run,
+    "harness": harness.run,
     "imports": imports.run,
 }
 
 # The targets of the "Benchmarks" issue, as (name, description, check on the results) rows.
 CHAT_OVER_RAW = 1.10
 IMPORT_OVER_OPENAI = 0.67
+REPLAY_SECONDS = 60.0
 
 
 def machine() -> dict[str, Any]:
@@ -106,6 +109,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         ratio = imported["allos"]["ratio_vs_openai"]
         rows.append(
             _target("import allos / import openai", ratio, f"<= {IMPORT_OVER_OPENAI}x", ratio <= IMPORT_OVER_OPENAI)
+        )
+    replay = results.get("harness", {}).get("results", {})
+    if replay:
+        full = max(replay.values(), key=lambda row: row["aliases"])
+        rows.append(
+            _target(
+                f"offline replay, {full['aliases']} aliases x {full['cases'] // full['aliases']} cases (s)",
+                full["median_s"],
+                f"< {REPLAY_SECONDS:g} s",
+                full["median_s"] < REPLAY_SECONDS,
+            )
         )
     return rows
 
@@ -160,6 +174,13 @@ def _print(console: Console, name: str, data: dict[str, Any]) -> None:
             f" answer with {data['answer_tool_calls']} tool calls (us)"
         )
         console.print(_table(title, ["step", "median", "p90"], rows))
+    elif name == "harness":
+        rows = [
+            [k, str(v["cases"]), f"{v['median_s']:.2f}", f"{v['ms_per_alias']:.0f}", f"{v['ms_per_case']:.2f}"]
+            for k, v in data["results"].items()
+        ]
+        title = f"Offline replay ({data['cases_per_alias']} cases per alias)"
+        console.print(_table(title, ["aliases", "cases", "s (median)", "ms/alias", "ms/case"], rows))
     elif name == "imports":
         rows = [
             [k, f"{v['import_ms']:.1f}", f"{v['wall_ms']:.1f}", f"{v.get('ratio_vs_openai', 0):.2f}x"]

@@ -43,7 +43,14 @@ def _rows_have_stats(rows: dict[str, Any], *extra: str) -> None:
 def test_benchmarks_quick_run_reports_machine_and_every_benchmark(report: dict[str, Any]) -> None:
     assert report["quick"] is True
     assert {"nproc", "cpu_model", "python", "versions"} <= report["machine"].keys()
-    assert set(report["benchmarks"]) == {"per_call_sync", "per_call_async", "streaming", "translation", "imports"}
+    assert set(report["benchmarks"]) == {
+        "per_call_sync",
+        "per_call_async",
+        "streaming",
+        "translation",
+        "harness",
+        "imports",
+    }
 
 
 @pytest.mark.network
@@ -80,7 +87,15 @@ def test_benchmarks_translation_and_imports_have_their_rows(report: dict[str, An
 
 @pytest.mark.network
 def test_benchmarks_targets_name_value_goal_and_verdict(report: dict[str, Any]) -> None:
-    assert len(report["targets"]) == 4
+    assert len(report["targets"]) == 5
     for target in report["targets"]:
         assert set(target) == {"target", "value", "goal", "met"}
         assert isinstance(target["met"], bool)
+
+
+def test_benchmarks_harness_replays_and_reports_growth(report: dict[str, Any]) -> None:
+    replay = report["benchmarks"]["harness"]
+    assert replay["cases_per_alias"] > 0
+    (row,) = replay["results"].values()
+    assert {"aliases", "cases", "median_s", "ms_per_alias", "ms_per_case", "statuses"} <= row.keys()
+    assert row["aliases"] == 1 and row["cases"] == replay["cases_per_alias"]
