@@ -18,7 +18,7 @@ What a session file holds: the messages, the provider, the model, and the settin
 directory): a session file someone hands you cannot make the agent run commands without asking.
 
 Policy: files are written atomically (a temporary file in the same directory, flushed to disk, then `os.replace`),
-so a crash leaves the old session or the new one, never a truncated file. New files are private to the user (0600).
+so a crash leaves the old session or the new one, never a truncated file. The file is private to its owner (0600).
 """
 
 from __future__ import annotations
