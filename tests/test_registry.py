@@ -211,3 +211,18 @@ def test_quirks_of_another_protocol_are_refused() -> None:
             get_provider("odd-row")
     finally:
         unregister_provider("odd-row")
+
+
+def test_capabilities_can_be_replaced_per_provider() -> None:
+    from allos import Message
+    from allos.errors import UnsupportedCapabilityError
+    from allos.types import ImagePart, TextPart
+
+    image = [Message(role="user", content=[TextPart(text="what is this?"), ImagePart(url="https://example.org/a.png")])]
+    with pytest.raises(UnsupportedCapabilityError, match="image_input"):
+        get_provider("vllm", model="m").payload(image)
+    vision = get_provider("vllm", model="qwen-vl", capabilities=[*get_spec("vllm").capabilities, "image_input"])
+    assert vision.payload(image)["messages"][0]["content"][1]["type"] == "image_url"
+    assert Capability.IMAGE_INPUT not in get_spec("vllm").capabilities  # the registry row is untouched
+    with pytest.raises(ConfigurationError, match="telepathy"):
+        get_provider("vllm", model="m", capabilities=["telepathy"])

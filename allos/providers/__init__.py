@@ -6,12 +6,14 @@ Resolution order for every setting: the explicit argument, then the environment 
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import httpx
 
 from allos._sentinel import NOT_GIVEN, NotGiven
+from allos.capabilities import Capability
 from allos.errors import ConfigurationError
 from allos.providers.anthropic import AnthropicProvider
 from allos.providers.base import Provider
@@ -77,6 +79,14 @@ def _header_values(specs: tuple[HeaderSpec, ...]) -> dict[str, str]:
     return values
 
 
+def _capabilities(alias: str, given: Iterable[Capability | str]) -> frozenset[Capability]:
+    try:
+        return frozenset(Capability(value) for value in given)
+    except ValueError as exc:
+        known = ", ".join(c.value for c in Capability)
+        raise ConfigurationError(str(exc), provider=alias, hint=f"capabilities are: {known}") from None
+
+
 def get_provider(
     name: str,
     *,
@@ -88,14 +98,22 @@ def get_provider(
     max_retries: int = DEFAULT_MAX_RETRIES,
     http_client: httpx.Client | None = None,
     async_http_client: httpx.AsyncClient | None = None,
+    capabilities: Iterable[Capability | str] | None = None,
 ) -> Provider:
     """A ready provider for an alias; explicit arguments win over the environment.
+
+    `capabilities` replaces what the alias declares, for this provider only: some capabilities depend on the model
+    (a vision model on a local server takes images; the row claims only what its default model does).
 
     >>> p = get_provider("mistral", api_key="example-key-123")
     >>> p.spec.base_url, p.model
     ('https://api.mistral.ai/v1', 'mistral-small-latest')
+    >>> sorted(get_provider("groq", api_key="example-key-123", capabilities={"chat", "image_input"}).spec.capabilities)
+    [<Capability.CHAT: 'chat'>, <Capability.IMAGE_INPUT: 'image_input'>]
     """
     spec = get_spec(name)
+    if capabilities is not None:
+        spec = dataclasses.replace(spec, capabilities=_capabilities(spec.name, capabilities))
     resolved_url = base_url or _env(spec.base_url_env) or spec.base_url
     if not resolved_url:
         raise ConfigurationError(
