@@ -214,3 +214,18 @@ def test_session_file_is_json_without_the_key(sims: dict[str, Simulator], workdi
     data = json.loads(session.read_text(encoding="utf-8"))
     assert set(data) == {"version", "provider", "model", "settings", "messages"}
     assert KEY not in session.read_text(encoding="utf-8")
+
+
+def test_a_stream_cut_mid_answer_ends_the_line_then_says_why(sims: dict[str, Simulator], workdir: Path) -> None:
+    sim = sims["groq"]
+    sim.inject("cut")
+    result = allos("Write a long story about the sea.", *against(sim, workdir), "--session", str(workdir / "s.json"))
+    assert_one_error_line(result, 1, "groq: the stream was cut off")
+    assert result.stdout.startswith("You said: Write a long story") and result.stdout.endswith("\n")
+    assert not (workdir / "s.json").exists()  # a failed run is not saved
+
+
+def test_a_session_that_is_not_text_is_refused(workdir: Path) -> None:
+    binary = workdir / "s.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert_one_error_line(allos("hi", "-p", "ollama", "--session", str(binary)), 2, "not UTF-8 text")

@@ -112,6 +112,8 @@ class Session(BaseModel):
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise SessionError(f"cannot read session {path}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError:
+            raise SessionError(f"{path} is not an allos session: not UTF-8 text") from None
         try:
             return cls.model_validate(json.loads(text))
         except (ValueError, ValidationError) as exc:

@@ -104,7 +104,9 @@ def ask(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Write files and run commands without asking.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tool output, usage and log lines.")] = False,
-    workdir: Annotated[Path, typer.Option(help="The directory the tools work in.")] = Path("."),
+    workdir: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="The directory the tools work in.")
+    ] = Path("."),
     allow_outside: Annotated[
         bool, typer.Option("--allow-outside", help="Let file tools use paths outside the working directory.")
     ] = False,

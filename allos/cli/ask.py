@@ -154,12 +154,11 @@ def _turn(agent: Agent, prompt: str, options: AskOptions) -> int:
     try:
         result = agent.run(prompt)
     except ConfigurationError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc), EXIT_USAGE, agent)
     except AllosError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return _fail(str(exc), EXIT_FAILED, agent)
     except KeyboardInterrupt:
-        agent.display.end_text()
-        return _fail("interrupted; this prompt was not added to the conversation", EXIT_INTERRUPTED)
+        return _fail("interrupted; this prompt was not added to the conversation", EXIT_INTERRUPTED, agent)
     if options.session is not None:
         try:
             agent.session().save(options.session)
@@ -205,7 +204,9 @@ def _load_session(path: Path | None) -> Session | None:
         raise _Stop(str(exc), EXIT_USAGE) from None
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str, code: int, agent: Agent | None = None) -> int:
+    if agent is not None:
+        agent.display.end_text()  # a stream cut mid-line: the error starts on a line of its own
     sys.stderr.write(f"allos: {message}\n")
     sys.stderr.flush()
     return code
