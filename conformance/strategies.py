@@ -2,9 +2,10 @@
 
 Policy:
 - Every strategy draws only *valid* canonical values, the kind a caller may legitimately send: tool names match
-  `^[a-zA-Z0-9_-]{1,64}$` and are unique within a request, tool arguments satisfy their tool's schema, every tool call
-  in a conversation is answered by exactly one tool message before the next user turn, and tool-call ids are unique
-  within a conversation. A property that fails on a draw has found a bug, never an invalid input.
+  `^[a-zA-Z0-9_-]{1,64}$` and are unique within a request, tool arguments satisfy their tool's schema, a `strict`
+  tool or response format has a schema that strict mode accepts (`strict_form`), every tool call in a conversation
+  is answered by exactly one tool message before the next user turn, and tool-call ids are unique within a
+  conversation. A property that fails on a draw has found a bug, never an invalid input.
 - The strategies describe the canonical model and nothing else: they never read the registry's quirks, so the
   properties built on them can find departures that nobody wrote down. What an alias *claims* (its capabilities)
   may narrow what is drawn (`chat_requests(capabilities=...)`): drawing a request the alias says it cannot serve
@@ -51,6 +52,7 @@ __all__ = [
     "descriptions",
     "json_schemas",
     "json_values",
+    "strict_form",
     "texts",
     "tool_call_ids",
     "tool_calls",
@@ -197,6 +199,25 @@ def json_schemas(*, max_leaves: int = 8) -> st.SearchStrategy[dict[str, Any]]:
     return _object_schemas(nested)
 
 
+def strict_form(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`schema` as strict mode demands it: every object closed (`additionalProperties: false`) and every property
+    required, at any depth [platform.openai.com/docs/guides/structured-outputs#supported-schemas]. A strict tool or
+    response format with a looser schema is not a valid request: the provider refuses it (400).
+
+    >>> strict_form({"type": "object", "properties": {"a": {"type": "string"}}})
+    {'type': 'object', 'properties': {'a': {'type': 'string'}}, 'required': ['a'], 'additionalProperties': False}
+    """
+    out = dict(schema)
+    if "properties" in out:
+        out["properties"] = {name: strict_form(sub) for name, sub in out["properties"].items()}
+    if isinstance(out.get("items"), Mapping):
+        out["items"] = strict_form(out["items"])
+    if out.get("type") == "object" or "properties" in out:
+        out["required"] = list(out.get("properties", {}))
+        out["additionalProperties"] = False
+    return out
+
+
 def _values_for(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     if "enum" in schema:
         return st.sampled_from(list(schema["enum"]))
@@ -266,11 +287,12 @@ def _flat_schemas() -> st.SearchStrategy[dict[str, Any]]:
 def tool_specs(draw: st.DrawFn, *, simple: bool = False) -> ToolSpec:
     """One tool; `simple=True` draws a small flat schema (for long tool lists that must stay fast to draw)."""
     parameters = draw(_flat_schemas() if simple else json_schemas())
+    strict = draw(st.sampled_from((None, True, False)))
     return ToolSpec(
         name=draw(tool_names()),
         description=draw(texts() if simple else descriptions()),
-        parameters=parameters,
-        strict=draw(st.sampled_from((None, True, False))),
+        parameters=strict_form(parameters) if strict else parameters,
+        strict=strict,
     )
 
 
@@ -445,13 +467,15 @@ def _response_formats(capabilities: Collection[Capability]) -> st.SearchStrategy
     if Capability.JSON_MODE in capabilities:
         options.append(st.just(ResponseFormat(type="json_object")))
     if Capability.STRUCTURED_OUTPUT in capabilities:
+        strictness = st.sampled_from((None, True, False))
         options.append(
             st.builds(
-                ResponseFormat,
-                type=st.just("json_schema"),
-                name=tool_names(),
-                json_schema=json_schemas(max_leaves=4),
-                strict=st.sampled_from((None, True, False)),
+                lambda name, schema, strict: ResponseFormat(
+                    type="json_schema", name=name, json_schema=strict_form(schema) if strict else schema, strict=strict
+                ),
+                tool_names(),
+                json_schemas(max_leaves=4),
+                strictness,
             )
         )
     return st.one_of(options)
