@@ -74,7 +74,8 @@ def root(
         from allos.cli.render import make_console, providers_table
         from allos.providers import list_providers
 
-        make_console().print(providers_table(list_providers()))
+        console = make_console()
+        console.print(providers_table(list_providers(), width=console.width))
         raise typer.Exit(0)
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())

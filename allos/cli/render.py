@@ -129,16 +129,20 @@ def provider_rows(specs: Iterable[ProviderSpec]) -> list[tuple[str, str, str, st
     return rows
 
 
-def providers_table(specs: Iterable[ProviderSpec]) -> Table:
-    """The `allos --active-providers` table."""
+def providers_table(specs: Iterable[ProviderSpec], width: int = 200) -> Table:
+    """The `allos --active-providers` table; below 110 columns it leaves out the base URLs rather than fold them."""
     rows = provider_rows(specs)
     with_key = sum(1 for row in rows if row[3] == "set")
     keyless = sum(1 for row in rows if row[3] == "not needed")
     title = f"{len(rows)} providers: {with_key} with a key set, {keyless} that need none"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("alias", "protocol", "key variable", "key", "base URL", "where"):
-        table.add_column(column, no_wrap=column != "base URL", overflow="fold")
+    wide = width >= 110
+    columns = ("alias", "protocol", "key variable", "key", "base URL", "where")
+    for column in columns:
+        if wide or column != "base URL":
+            table.add_column(column, no_wrap=column not in ("base URL", "key variable"), overflow="fold")
     styles = {"set": STYLE_OK, "not set": STYLE_ERROR, "not needed": STYLE_DIM}
     for alias, protocol, key_env, key_state, base_url, where in rows:
-        table.add_row(alias, protocol, key_env, f"[{styles[key_state]}]{key_state}[/]", escape(base_url), escape(where))
+        cells = [alias, protocol, key_env, f"[{styles[key_state]}]{key_state}[/]", escape(base_url), escape(where)]
+        table.add_row(*(cells if wide else cells[:4] + cells[5:]))
     return table
