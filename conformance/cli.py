@@ -113,6 +113,7 @@ def run(
         capabilities=caps,
         pattern=k,
         cassettes=cassettes,
+        reports=reports,
         simulate=simulate,
     )
     report = _run_with_progress(config, run_matrix)
@@ -125,9 +126,11 @@ def run(
 def _run_with_progress(config: RunConfig, run_matrix: Callable[..., Report]) -> Report:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from conformance.generated import generated_cases
     from conformance.scenarios import cases_for
 
-    total = len(config.specs()) * len(cases_for(config.capabilities, config.pattern))
+    per_alias = len(cases_for(config.capabilities, config.pattern)) + (1 if generated_cases(config) else 0)
+    total = len(config.specs()) * per_alias
     console = make_console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
@@ -189,6 +192,58 @@ def serve(
     from conformance.simulators._cli import serve_alias
 
     raise typer.Exit(serve_alias(provider, port=port, fault=fault, retry_after=retry_after, slow_seconds=slow_seconds))
+
+
+@app.command()
+def corpus(
+    regenerate: Annotated[bool, typer.Option(help="Draw the corpus afresh from the strategies, rewrite it.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the draw (default: the corpus's own).")] = None,
+    count: Annotated[int | None, typer.Option(help="How many cases (default: the corpus's own).")] = None,
+    directory: Annotated[Path | None, typer.Option(help="Corpus directory (default: conformance/corpus).")] = None,
+) -> None:
+    """Show the frozen corpus of generated sequences, or rebuild it with --regenerate (then re-record)."""
+    from conformance.generated import corpus_command
+
+    raise typer.Exit(corpus_command(make_console(), regenerate=regenerate, seed=seed, count=count, directory=directory))
+
+
+@app.command()
+def repro(
+    file: Annotated[Path, typer.Argument(help="A reproduction: reports/failures/<alias>-<case>.json.")],
+    against: Annotated[
+        str | None, typer.Option(help="offline, recorded, simulator or provider (default: where it failed).")
+    ] = None,
+) -> None:
+    """Replay a minimal reproduction: exit 0 when it no longer fails, 1 when it still does, 2 when it cannot run."""
+    from conformance.repro import replay_repro
+
+    try:
+        code, message = replay_repro(file, against)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _fail_usage(f"cannot replay {file}: {exc}") from None
+    typer.echo(message)
+    raise typer.Exit(code)
+
+
+@app.command()
+def drift(
+    old: Annotated[Path, typer.Argument(help="The reference: a cassette directory or a results file.")],
+    new: Annotated[Path, typer.Argument(help="The fresh one, of the same kind.")],
+    markdown: Annotated[Path | None, typer.Option(help="Also write the report as Markdown here.")] = None,
+    fail_on_drift: Annotated[bool, typer.Option(help="Exit 1 when anything drifted.")] = False,
+) -> None:
+    """What changed in the providers' answers: fields, types, enum values, statuses and headers, per alias."""
+    from conformance.drift import compare_paths, render_markdown_drift, render_rich_drift
+
+    try:
+        changes = compare_paths(old, new)
+    except (OSError, ValueError) as exc:
+        raise _fail_usage(str(exc)) from None
+    render_rich_drift(changes, make_console(), old=old, new=new)
+    if markdown is not None:
+        write_atomic(markdown, render_markdown_drift(changes, old=old, new=new))
+        typer.echo(f"wrote {markdown}")
+    raise typer.Exit(1 if changes and fail_on_drift else 0)
 
 
 def main(argv: list[str] | None = None) -> int:

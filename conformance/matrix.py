@@ -80,6 +80,15 @@ def capability_columns(report: Report) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+def _symbol(result: Result) -> str:
+    """The cell's text: its status symbol, and its note when it has one (generated sequences: `✓ 14/14`)."""
+    return f"{SYMBOLS[result.status]} {result.note}" if result.note else SYMBOLS[result.status]
+
+
+def _command_label(result: Result) -> str:
+    return "replay" if result.repro else "refresh"
+
+
 def _problems(report: Report) -> list[Result]:
     return [r for r in report.results if r.status in ("fail", "stale", "unavailable")]
 
@@ -105,7 +114,7 @@ def rich_table(report: Report, columns: Sequence[str] | None = None, *, title: s
         cells = []
         for capability in columns:
             result = report.cell(provider, capability)
-            cells.append("" if result is None else f"[{STYLES[result.status]}]{SYMBOLS[result.status]}[/]")
+            cells.append("" if result is None else f"[{STYLES[result.status]}]{_symbol(result)}[/]")
         table.add_row(provider, *cells)
     return table
 
@@ -116,7 +125,8 @@ def _column_groups(report: Report, width: int) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     used = alias_width
     for capability in capability_columns(report):
-        need = len(_SHORT.get(capability, capability)) + 3  # padding and the column separator
+        notes = [len(_symbol(r)) for r in report.results if r.capability == capability]
+        need = max(len(_SHORT.get(capability, capability)), *notes, 1) + 3  # padding and the column separator
         if groups[-1] and used + need > width:
             groups.append([])
             used = alias_width
@@ -146,7 +156,7 @@ def render_rich(report: Report, console: Console) -> None:
             line = f"  [{STYLES[result.status]}]{SYMBOLS[result.status]}[/] {result.provider} / {result.capability}: "
             console.print(line + escape(result.reason), markup=True, highlight=False)
             if result.command:
-                console.print(f"      refresh: {result.command}", markup=False, highlight=False)
+                console.print(f"      {_command_label(result)}: {result.command}", markup=False, highlight=False)
 
 
 # --- Markdown --------------------------------------------------------------------------------------------------------
@@ -170,7 +180,7 @@ def render_markdown(report: Report) -> str:
         cells = []
         for capability in columns:
             result = report.cell(provider, capability)
-            cells.append("" if result is None else SYMBOLS[result.status])
+            cells.append("" if result is None else _symbol(result))
         lines.append(f"| {provider} | " + " | ".join(cells) + " |")
     lines += ["", "Legend: " + "; ".join(f"{SYMBOLS[s]} {s}: {LEGEND[s]}" for s in STATUSES), ""]
     problems = _problems(report)
@@ -179,10 +189,17 @@ def render_markdown(report: Report) -> str:
         for result in problems:
             evidence = f" (cassette `{result.cassette}`)" if result.cassette else ""
             refresh = f" Refresh: `{result.command}`" if result.command else ""
+            if result.repro:
+                refresh = f" Reproduction: [{result.repro}]({result.repro}), replay: `{result.command}`"
             lines.append(
                 f"- {SYMBOLS[result.status]} **{result.provider}** / `{result.capability}`: "
                 f"{_md_escape(result.reason)}{evidence}{refresh}"
             )
+        lines.append("")
+    generated = [r for r in report.results if r.capability == "generated_sequences" and r.note is not None]
+    if generated:
+        lines += ["## Generated sequences", ""]
+        lines += [f"- **{r.provider}**: {_md_escape(r.reason)}" for r in generated]
         lines.append("")
     return "\n".join(lines)
 
@@ -206,7 +223,7 @@ def _html_cell(result: Result | None) -> str:
     if result is None:
         return "<td></td>"
     title = html.escape(" — ".join(p for p in (result.status, result.reason, result.cassette or "") if p))
-    return f'<td class="{result.status}" title="{title}">{SYMBOLS[result.status]}</td>'
+    return f'<td class="{result.status}" title="{title}">{html.escape(_symbol(result))}</td>'
 
 
 def _html_rows(report: Report, columns: Sequence[str]) -> list[str]:
@@ -228,7 +245,8 @@ def render_html(report: Report) -> str:
         f'<li><span class="{r.status}">{SYMBOLS[r.status]}</span> <b>{html.escape(r.provider)}</b> / '
         f"<code>{html.escape(r.capability)}</code>: {html.escape(r.reason)}"
         + (f" <small>(cassette <code>{html.escape(r.cassette)}</code>)</small>" if r.cassette else "")
-        + (f"<br><small>refresh: <code>{html.escape(r.command)}</code></small>" if r.command else "")
+        + (f' <a href="{html.escape(r.repro)}">reproduction</a>' if r.repro else "")
+        + (f"<br><small>{_command_label(r)}: <code>{html.escape(r.command)}</code></small>" if r.command else "")
         + "</li>"
         for r in _problems(report)
     )

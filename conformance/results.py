@@ -56,6 +56,10 @@ class Result(BaseModel):
     cassette: str | None = None
     snapshot: str | None = None
     command: str | None = None
+    # Short text shown beside the symbol (the generated-sequences cell's "accepted/sent"), and the reproduction of a
+    # failure, relative to the reports directory (reports/failures/<alias>-<case>.json).
+    note: str | None = None
+    repro: str | None = None
 
 
 class Report(BaseModel):

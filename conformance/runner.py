@@ -59,6 +59,7 @@ class RunConfig:
     capabilities: Sequence[str] | None = None
     pattern: str | None = None
     cassettes: Path = Path("cassettes")
+    reports: Path = Path("reports")  # reproductions of generated-sequence failures go to reports/failures/
     max_retries: int = 2
     simulate: Callable[[str], contextlib.AbstractContextManager[str]] | None = field(default=None, compare=False)
 
@@ -82,7 +83,8 @@ def _key_for(spec: ProviderSpec, config: RunConfig) -> tuple[str | None, str | N
         return REPLAY_KEY, None
     if config.against == "simulator":
         return f"sim-{spec.name}-key-0123456789", None
-    key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+    # An empty variable is no key (CI sets a missing repository secret as ""): skip, rather than fail on a 401.
+    key = (os.environ.get(spec.api_key_env) or None) if spec.api_key_env else None
     if key is None and spec.api_key_required:
         return None, f"set {spec.api_key_env} to run {spec.name} in {config.mode} mode"
     return key, None
@@ -299,21 +301,31 @@ def aggregate(results: Sequence[Result]) -> list[Result]:
 
 
 def run(config: RunConfig, on_result: Callable[[Result], None] | None = None) -> Report:
-    """Every selected alias x case; returns the aggregated report."""
+    """Every selected alias x case, then the alias's generated sequences; returns the aggregated report."""
+    from conformance.generated import generated_cases, generated_cell  # it builds on this module
+
     cases = cases_for(config.capabilities, config.pattern)
+    corpus = generated_cases(config)
     results: list[Result] = []
     for spec in config.specs():
         endpoint_cm: contextlib.AbstractContextManager[str | None] = contextlib.nullcontext(None)
         if config.mode != "replay" and config.against == "simulator" and config.simulate is not None:
             endpoint_cm = config.simulate(spec.name)
         with contextlib.ExitStack() as stack:
+            unavailable: str | None = None
             try:
                 endpoint = stack.enter_context(endpoint_cm)
             except KeyError as exc:  # no simulator for this alias: every declared cell is unavailable
                 results += _without_endpoint(spec, cases, str(exc), on_result)
-                continue
-            for case in cases:
-                result = run_case(spec, case, config, endpoint)
+                endpoint, unavailable = None, str(exc)
+            else:
+                for case in cases:
+                    result = run_case(spec, case, config, endpoint)
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
+            if corpus:
+                result = generated_cell(spec, config, endpoint, corpus, unavailable=unavailable)
                 results.append(result)
                 if on_result is not None:
                     on_result(result)
