@@ -79,7 +79,7 @@ def _replay(spec: ProviderSpec, case: CorpusCase, cassette: Path, max_retries: i
         played_all = recorded.all_played
     if outcome.kind == "stale" and not cassette.exists():
         return Attempt(case, "stale", f"no cassette at {cassette}", outcome.error, wire=outcome.wire)
-    if outcome.kind in ("accepted", "failed") and not played_all:
+    if outcome.kind in ("accepted", "failed") and outcome.sent and not played_all:
         return Attempt(case, "stale", "the recording has interactions this run did not send", wire=outcome.wire)
     return outcome
 
@@ -281,7 +281,7 @@ def corpus_command(
         if not 1 <= count <= 99:
             console.print("allos-conform: --count must be between 1 and 99", markup=False)
             return 2
-        write_corpus(draw_corpus(seed, count), directory, seed=seed, pool=DEFAULT_POOL)
+        write_corpus(draw_corpus(seed, count, pool=DEFAULT_POOL), directory, seed=seed, pool=DEFAULT_POOL)
         manifest = corpus_manifest(directory)
         console.print(f"wrote {count} cases to {directory} (seed {seed}); now re-record them:", markup=False)
         console.print(f"  allos-conform --against simulator --mode record --capabilities {GENERATED}", markup=False)
