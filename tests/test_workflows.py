@@ -69,10 +69,12 @@ def test_nightly_has_a_live_job_per_hosted_alias_with_its_key_from_the_secrets()
     assert rows == hosted
     assert live["env"]["KEY_VALUE"] == "${{ secrets[matrix.secret] }}"
     (command,) = [run for run in _runs(live) if "allos-conform" in run]
-    assert '--providers "$ALIAS" --mode record' in command
+    assert (
+        '--providers "$ALIAS" --mode record --cassettes live/fresh-cassettes --reports "live/reports/$ALIAS"' in command
+    )
     assert 'if [ -n "$KEY_VALUE" ]' in command  # an absent secret leaves the variable unset: the alias is skipped
     upload = [step for step in live["steps"] if str(step.get("uses", "")).startswith("actions/upload-artifact")]
-    assert upload and upload[0]["if"] == "always()"
+    assert upload and upload[0]["if"] == "always()" and upload[0]["with"]["path"] == "live/"
 
 
 def test_nightly_report_merges_summarises_reports_drift_uploads_and_fails_on_a_broken_capability() -> None:
