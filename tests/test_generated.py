@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import allos.protocols.chat_completions as chat_wire
 from allos import ChatRequest, list_providers
@@ -237,6 +238,35 @@ def test_a_crash_before_sending_is_shrunk_offline_even_in_replay(
     assert main(["repro", str(path)]) == 1
     monkeypatch.undo()
     assert main(["repro", str(path)]) == 0  # it now gets as far as sending: fixed as far as offline can tell
+
+
+def test_a_recorded_refusal_fails_in_replay_and_replays_from_its_recording(tmp_path: Path) -> None:
+    """A cassette whose answer is a 400 (as a provider might have recorded it): replay fails the cell; the local
+    simulator accepts the case, so it is written unshrunk, to be replayed against the recorded answer."""
+    spec = get_spec("groq")
+    shutil.copytree(CASSETTES / "groq" / "generated", tmp_path / "groq" / "generated")
+    case = CORPUS[0]
+    path = tmp_path / "groq" / "generated" / f"{case.id}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    response = data["interactions"][0]["response"]
+    response["status"] = {"code": 400, "message": "Bad Request"}
+    response["body"] = {"json": {"error": {"message": "messages: too odd", "type": "invalid_request_error"}}}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    reports = tmp_path / "reports"
+    cell, _ = generated.run_generated(spec, RunConfig(cassettes=tmp_path, reports=reports), None, CORPUS)
+    assert cell.status == "fail" and f"1 failed: 400 BadRequestError: messages: too odd ({case.id})" in cell.reason
+    repro_file = reports / "failures" / f"groq-{case.id}.json"
+    repro = load_repro(repro_file)
+    assert repro["where"] == "recorded" and "not shrunk" in repro["shrink"]["note"]
+    assert repro["request"]["canonical"] == case.request and repro["answer"]["status"] == 400
+    assert main(["repro", str(repro_file)]) == 1  # the recorded answer still refuses the request Allos builds
+    assert main(["repro", str(repro_file), "--against", "simulator"]) == 0  # the simulator never did
+
+    path.unlink()  # re-recorded (here: simply gone) and passing again: the reproduction is forgotten
+    shutil.copy(CASSETTES / "groq" / "generated" / f"{case.id}.yaml", path)
+    cell, _ = generated.run_generated(spec, RunConfig(cassettes=tmp_path, reports=reports), None, CORPUS)
+    assert cell.status == "pass" and not repro_file.exists()
 
 
 def test_repro_usage_errors(tmp_path: Path) -> None:
