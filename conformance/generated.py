@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 from allos.capabilities import Capability
 from allos.providers.registry import ProviderSpec
 from conformance.cassettes import RechunkingTransport, cassette_meta, load_cassette, make_vcr
-from conformance.repro import Endpoint, Where, failure_path, forget_failure, write_repro
+from conformance.repro import Endpoint, Where, forget_failure, write_repro
 from conformance.results import Result, Status
 from conformance.runner import REPLAY_KEY, SIMULATOR_HEADERS, RunConfig, _key_for, _secret_headers, real_base_url
 from conformance.sequences import (
@@ -201,17 +201,8 @@ def _grouped(attempts: Sequence[Attempt]) -> str:
     """Attempts with the same reason together: `the Responses API has no seed field (gen_02, gen_07)`."""
     groups: dict[str, list[str]] = {}
     for one in attempts:
-        reason = one.reason.split(": ", 1)[1] if one.reason.startswith(f"{one.case.id}: ") else one.reason
-        groups.setdefault(reason, []).append(one.case.id)
+        groups.setdefault(one.reason, []).append(one.case.id)
     return "; ".join(f"{reason} ({', '.join(ids)})" for reason, ids in groups.items())
-
-
-def _strip_provider(attempts: Sequence[Attempt], alias: str) -> list[Attempt]:
-    prefix = f"{alias}: "
-    return [
-        Attempt(a.case, a.kind, a.reason.removeprefix(prefix), a.error, a.status, a.wire) if a.reason else a
-        for a in attempts
-    ]
 
 
 def _cell(
@@ -223,14 +214,14 @@ def _cell(
     source: str,
 ) -> Result:
     by_kind: dict[str, list[Attempt]] = {}
-    for one in _strip_provider(attempts, spec.name):
+    for one in attempts:
         by_kind.setdefault(one.kind, []).append(one)
     accepted, failed = by_kind.get("accepted", []), by_kind.get("failed", [])
     sent = len(accepted) + len(failed)
     parts = [f"{len(accepted)}/{sent} accepted"]
-    for kind, label in (("failed", "failed"), ("stale", "stale"), ("unavailable", "unavailable")):
+    for kind in ("failed", "stale", "unavailable"):
         if by_kind.get(kind):
-            parts.append(f"{len(by_kind[kind])} {label}: {_grouped(by_kind[kind])}")
+            parts.append(f"{len(by_kind[kind])} {kind}: {_grouped(by_kind[kind])}")
     if by_kind.get("refused"):
         parts.append(f"{len(by_kind['refused'])} refused cleanly: {_grouped(by_kind['refused'])}")
     status: Status = "pass"
@@ -258,10 +249,6 @@ def _cell(
         command=command,
         repro=str(first.relative_to(config.reports)) if first is not None else None,
     )
-
-
-def repro_path(config: RunConfig, alias: str, case_id: str) -> Path:
-    return failure_path(config.reports / "failures", alias, case_id)
 
 
 # --- `allos-conform corpus` -----------------------------------------------------------------------------------------

@@ -481,7 +481,8 @@ def _classify(spec: ProviderSpec, case: CorpusCase, exc: BaseException, wire: Wi
         return Attempt(case, "blocked", str(exc), name, wire=wire)
     if isinstance(exc, UnsupportedCapabilityError) and wire.sent == 0:
         if exc.capability in {c.value for c in spec.capabilities}:
-            return Attempt(case, "failed", f"declared {exc.capability}, yet Allos refused it: {exc}", name, wire=wire)
+            refusal = f"declared {exc.capability}, yet Allos refused it: {exc.message}"
+            return Attempt(case, "failed", refusal, name, wire=wire, detail=refusal)
         return Attempt(case, "refused", exc.message, name, wire=wire)
     if isinstance(exc, InvalidRequestError) and wire.sent == 0:
         return Attempt(case, "refused", exc.message, name, wire=wire)

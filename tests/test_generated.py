@@ -305,3 +305,20 @@ def test_well_formed_is_the_strategies_idea_of_a_conversation() -> None:
     assert not _well_formed({"messages": [user, answer]})  # answers nothing
     assert not _well_formed({"messages": [call, answer]})  # does not start with the user
     assert not _well_formed({"messages": []})
+
+
+def test_refusing_a_declared_capability_is_a_failure_not_a_clean_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from allos.errors import UnsupportedCapabilityError
+
+    def build_request(request: ChatRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise UnsupportedCapabilityError("no tools today", provider="groq", capability="tools")
+
+    monkeypatch.setattr(chat_wire, "build_request", build_request)
+    config = RunConfig(cassettes=CASSETTES, reports=tmp_path)
+    cell, attempts = generated.run_generated(get_spec("groq"), config, None, CORPUS[:2])
+    assert {a.kind for a in attempts} == {"failed"}
+    assert cell.status == "fail" and "declared tools, yet Allos refused it: no tools today" in cell.reason
+    perplexity, _ = generated.run_generated(get_spec("perplexity"), config, None, CORPUS[:2])
+    assert perplexity.status == "pass" and "refused cleanly: no tools today" in perplexity.reason  # not declared
