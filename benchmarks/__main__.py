@@ -40,7 +40,10 @@ SIZES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"turns": 100, "tools": 40, "answer_tool_calls": 32, "rounds": 30, "warmup": 2},
         {"turns": 2, "tools": 2, "answer_tool_calls": 2, "rounds": 2, "warmup": 1},
     ),
-    "harness": ({"points": (1, 5, 10, 0), "rounds": 3}, {"points": (1,), "rounds": 1}),
+    "harness": (
+        {"points": (1, 5, 10, 0), "corpus_points": (4, 8, 0), "rounds": 3},
+        {"points": (1,), "corpus_points": (1,), "rounds": 1},
+    ),
     "imports": (
         {"runs": 11},
         {"runs": 1, "modules": ("allos", "openai"), "warm": False, "explain": False},
@@ -179,8 +182,15 @@ def _print(console: Console, name: str, data: dict[str, Any]) -> None:
             [k, str(v["cases"]), f"{v['median_s']:.2f}", f"{v['ms_per_alias']:.0f}", f"{v['ms_per_case']:.2f}"]
             for k, v in data["results"].items()
         ]
-        title = f"Offline replay ({data['cases_per_alias']} cases per alias)"
+        title = f"Offline replay ({data['cases_per_alias']} scenario cases per alias, generated sequences included)"
         console.print(_table(title, ["aliases", "cases", "s (median)", "ms/alias", "ms/case"], rows))
+        rows = [
+            [k, str(v["aliases"]), f"{v['median_s']:.2f}", f"{v['ms_per_case_and_alias']:.2f}"]
+            for k, v in data["generated"].items()
+        ]
+        console.print(
+            _table("Generated sequences, replayed", ["corpus", "aliases", "s (median)", "ms/case/alias"], rows)
+        )
     elif name == "imports":
         rows = [
             [k, f"{v['import_ms']:.1f}", f"{v['wall_ms']:.1f}", f"{v.get('ratio_vs_openai', 0):.2f}x"]

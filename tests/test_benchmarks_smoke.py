@@ -99,3 +99,5 @@ def test_benchmarks_harness_replays_and_reports_growth(report: dict[str, Any]) -
     (row,) = replay["results"].values()
     assert {"aliases", "cases", "median_s", "ms_per_alias", "ms_per_case", "statuses"} <= row.keys()
     assert row["aliases"] == 1 and row["cases"] == replay["cases_per_alias"]
+    (generated,) = replay["generated"].values()
+    assert generated["generated_cases"] == 1 and generated["aliases"] > 1
