@@ -183,6 +183,7 @@ def render_markdown(report: Report) -> str:
             cells.append("" if result is None else _symbol(result))
         lines.append(f"| {provider} | " + " | ".join(cells) + " |")
     lines += ["", "Legend: " + "; ".join(f"{SYMBOLS[s]} {s}: {LEGEND[s]}" for s in STATUSES), ""]
+    lines += ["Columns: " + ", ".join(f"{_SHORT.get(c, c)} = `{c}`" for c in columns if _SHORT.get(c, c) != c), ""]
     problems = _problems(report)
     if problems:
         lines += ["## Not passing", ""]
