@@ -15,12 +15,14 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -38,6 +40,9 @@ from allos.providers.registry import ProviderSpec, get_spec, list_providers
 from conformance.cassettes import RechunkingTransport, cassette_meta, make_vcr
 from conformance.results import Report, Result, Status
 from conformance.scenarios import Case, CheckFailed, Step, cases_for
+
+if TYPE_CHECKING:
+    from conformance.sequences import CorpusCase
 
 __all__ = ["RunConfig", "aggregate", "run", "run_case"]
 
@@ -300,36 +305,64 @@ def aggregate(results: Sequence[Result]) -> list[Result]:
     return merged
 
 
+# Live runs send to several providers at once, one alias per worker: each provider still sees one request at a time
+# (its rate limits are respected; a 429's Retry-After is honoured by the transport's retries). Replay and record stay
+# sequential: vcrpy patches httpx for the whole process.
+LIVE_WORKERS = 6
+
+
 def run(config: RunConfig, on_result: Callable[[Result], None] | None = None) -> Report:
     """Every selected alias x case, then the alias's generated sequences; returns the aggregated report."""
-    from conformance.generated import generated_cases, generated_cell  # it builds on this module
+    from conformance.generated import generated_cases  # it builds on this module
 
     cases = cases_for(config.capabilities, config.pattern)
     corpus = generated_cases(config)
+    lock = threading.Lock()
+
+    def report(result: Result) -> None:
+        if on_result is not None:
+            with lock:
+                on_result(result)
+
+    specs = config.specs()
+    if config.mode == "live" and len(specs) > 1:
+        with ThreadPoolExecutor(max_workers=min(LIVE_WORKERS, len(specs)), thread_name_prefix="allos-live") as pool:
+            per_alias = list(pool.map(lambda spec: _run_alias(spec, config, cases, corpus, report), specs))
+    else:
+        per_alias = [_run_alias(spec, config, cases, corpus, report) for spec in specs]
+    return Report(mode=config.mode, results=aggregate([r for results in per_alias for r in results]))
+
+
+def _run_alias(
+    spec: ProviderSpec,
+    config: RunConfig,
+    cases: Sequence[Case],
+    corpus: Sequence[CorpusCase],
+    report: Callable[[Result], None],
+) -> list[Result]:
+    from conformance.generated import generated_cell
+
     results: list[Result] = []
-    for spec in config.specs():
-        endpoint_cm: contextlib.AbstractContextManager[str | None] = contextlib.nullcontext(None)
-        if config.mode != "replay" and config.against == "simulator" and config.simulate is not None:
-            endpoint_cm = config.simulate(spec.name)
-        with contextlib.ExitStack() as stack:
-            unavailable: str | None = None
-            try:
-                endpoint = stack.enter_context(endpoint_cm)
-            except KeyError as exc:  # no simulator for this alias: every declared cell is unavailable
-                results += _without_endpoint(spec, cases, str(exc), on_result)
-                endpoint, unavailable = None, str(exc)
-            else:
-                for case in cases:
-                    result = run_case(spec, case, config, endpoint)
-                    results.append(result)
-                    if on_result is not None:
-                        on_result(result)
-            if corpus:
-                result = generated_cell(spec, config, endpoint, corpus, unavailable=unavailable)
+    endpoint_cm: contextlib.AbstractContextManager[str | None] = contextlib.nullcontext(None)
+    if config.mode != "replay" and config.against == "simulator" and config.simulate is not None:
+        endpoint_cm = config.simulate(spec.name)
+    with contextlib.ExitStack() as stack:
+        unavailable: str | None = None
+        try:
+            endpoint = stack.enter_context(endpoint_cm)
+        except KeyError as exc:  # no simulator for this alias: every declared cell is unavailable
+            results += _without_endpoint(spec, cases, str(exc), report)
+            endpoint, unavailable = None, str(exc)
+        else:
+            for case in cases:
+                result = run_case(spec, case, config, endpoint)
                 results.append(result)
-                if on_result is not None:
-                    on_result(result)
-    return Report(mode=config.mode, results=aggregate(results))
+                report(result)
+        if corpus:
+            result = generated_cell(spec, config, endpoint, corpus, unavailable=unavailable)
+            results.append(result)
+            report(result)
+    return results
 
 
 def _without_endpoint(

@@ -122,3 +122,15 @@ def test_report_and_merge_re_render_results(recorded: Path, tmp_path: Path, caps
     merged = json.loads((tmp_path / "matrix.json").read_text())
     assert merged["schema_version"] == 1 and len(merged["results"]) == 3
     assert (tmp_path / "matrix.html").read_text().startswith("<!doctype html>")
+
+
+def test_live_run_against_simulators_runs_aliases_concurrently_and_writes_no_cassette(tmp_path: Path) -> None:
+    cassettes = tmp_path / "cassettes"
+    aliases = "groq,mistral,anthropic,openai,ollama"
+    args = ["--providers", aliases, "--capabilities", "chat,tool_result", "--mode", "live", "--against", "simulator"]
+    assert main([*args, "--cassettes", str(cassettes), "--reports", str(tmp_path / "reports")]) == 0
+    results = json.loads((tmp_path / "reports" / "matrix.json").read_text())["results"]
+    assert {r["provider"] for r in results} == set(aliases.split(","))
+    assert {r["status"] for r in results} == {"pass"}
+    assert all(r["source"].startswith("live simulator") for r in results)
+    assert not cassettes.exists()

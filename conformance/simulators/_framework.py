@@ -331,12 +331,17 @@ def register_alias(entry: AliasEntry, *, replace: bool = False) -> None:
     _ALIASES[entry.alias] = entry
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def _load() -> None:
+    # Threads (a live run starts one simulator per alias concurrently) must not see a half-filled registry.
     global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in PROTOCOL_MODULES:
-            importlib.import_module(module)
+    with _LOAD_LOCK:
+        if not _loaded:
+            for module in PROTOCOL_MODULES:
+                importlib.import_module(module)
+            _loaded = True
 
 
 def simulated_aliases(protocol: str | None = None) -> list[str]:
