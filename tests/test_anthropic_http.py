@@ -5,7 +5,7 @@ SDK's request type; bodies and streams answered are built and checked by its res
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from anthropic_samples import assert_valid_body, error_body, message_body, stream_chunks
 from loopback import LoopbackServer, Reply, json_reply
+from provider_modes import run
 
 from allos import errors
 from allos.capabilities import ALL_CAPABILITIES
@@ -95,21 +96,6 @@ def reply_for(body: dict[str, Any], mode: str, **headers: str) -> Reply:
     if mode in STREAM_MODES:
         return Reply(headers={"content-type": "text/event-stream", **headers}, chunks=stream_chunks(body))
     return json_reply(body, headers={"request-id": "req_loopback", **headers})
-
-
-async def run(provider: Provider, mode: str, messages: Sequence[Any], **options: Any) -> list[StreamEvent]:
-    """One call in `mode`; a non-streaming answer comes back as a lone StreamEnd so every mode reads the same."""
-    if mode == "chat":
-        return [StreamEnd(response=provider.chat(messages, **options))]
-    if mode == "achat":
-        return [StreamEnd(response=await provider.achat(messages, **options))]
-    events: list[StreamEvent] = []
-    if mode == "stream":
-        events.extend(provider.stream(messages, **options))
-    else:
-        async for event in provider.astream(messages, **options):
-            events.append(event)
-    return events
 
 
 async def run_until_error(provider: Provider, mode: str, events: list[StreamEvent], **options: Any) -> None:

@@ -8,13 +8,13 @@ as a failing test. Every body the fake server sends validates against the offici
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pytest
 from loopback import LoopbackServer, Reply, json_reply, unused_port
 from ollama import _types as sdk
+from provider_modes import opened, run
 from test_ollama_protocol import assert_valid_body, assert_valid_chat_response
 
 from allos import errors, get_provider
@@ -50,30 +50,6 @@ def make_provider(loopback: LoopbackServer, **kwargs: Any) -> OllamaProvider:
     provider = get_provider("ollama", base_url=loopback.url(), **kwargs)
     assert isinstance(provider, OllamaProvider)
     return provider
-
-
-@asynccontextmanager
-async def opened(provider: OllamaProvider) -> AsyncIterator[OllamaProvider]:
-    try:
-        yield provider
-    finally:
-        provider.close()
-        await provider.aclose()
-
-
-async def run(provider: OllamaProvider, mode: str, messages: Sequence[Any], **options: Any) -> list[StreamEvent]:
-    """One call in `mode`; a non-streaming answer comes back as a lone StreamEnd so every mode reads the same."""
-    if mode == "chat":
-        return [StreamEnd(response=provider.chat(messages, **options))]
-    if mode == "achat":
-        return [StreamEnd(response=await provider.achat(messages, **options))]
-    events: list[StreamEvent] = []
-    if mode == "stream":
-        events.extend(provider.stream(messages, **options))
-    else:
-        async for event in provider.astream(messages, **options):
-            events.append(event)
-    return events
 
 
 async def collect(provider: OllamaProvider, mode: str, messages: Sequence[Any], into: list[StreamEvent]) -> None:

@@ -10,14 +10,14 @@ import json
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from loopback import LoopbackServer, Reply, json_reply, sse_reply, unused_port
+from provider_modes import opened, run
 
 from allos import errors
 from allos.capabilities import Capability
@@ -86,31 +86,6 @@ def make_provider(loopback: LoopbackServer, alias: str, *, with_key: bool | None
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@asynccontextmanager
-async def opened(provider: Provider) -> AsyncIterator[Provider]:
-    """Close both the sync and the async client, whichever the test used."""
-    try:
-        yield provider
-    finally:
-        provider.close()
-        await provider.aclose()
-
-
-async def run(provider: Provider, mode: str, messages: Sequence[Any], **options: Any) -> list[StreamEvent]:
-    """One call in `mode`; a non-streaming answer comes back as a lone StreamEnd so every mode reads the same."""
-    if mode == "chat":
-        return [StreamEnd(response=provider.chat(messages, **options))]
-    if mode == "achat":
-        return [StreamEnd(response=await provider.achat(messages, **options))]
-    events: list[StreamEvent] = []
-    if mode == "stream":
-        events.extend(provider.stream(messages, **options))
-    else:
-        async for event in provider.astream(messages, **options):
-            events.append(event)
-    return events
 
 
 async def collect_until_error(

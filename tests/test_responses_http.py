@@ -7,12 +7,12 @@ bodies the server receives are checked against the SDK's request type."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from loopback import LoopbackServer, Reply, json_reply
+from provider_modes import opened, run
 from responses_samples import (
     check_event,
     check_request,
@@ -78,15 +78,6 @@ def make_provider(loopback: LoopbackServer, **kwargs: Any) -> Provider:
     return get_provider("openai", api_key=KEY, base_url=loopback.url("/v1"), model="gpt-4o-mini", **kwargs)
 
 
-@asynccontextmanager
-async def opened(provider: Provider) -> AsyncIterator[Provider]:
-    try:
-        yield provider
-    finally:
-        provider.close()
-        await provider.aclose()
-
-
 def reply_for(body: dict[str, Any], mode: str, *, size: int = 4) -> Reply:
     """`body` as a JSON answer, or as the SSE stream a server sends for it (each event its own write)."""
     if mode not in STREAM_MODES:
@@ -103,21 +94,6 @@ def sse_events(events: Sequence[dict[str, Any]], **fields: Any) -> Reply:
         chunks=[sse_bytes([event]) for event in events],
         **fields,
     )
-
-
-async def run(provider: Provider, mode: str, messages: Sequence[Any], **options: Any) -> list[StreamEvent]:
-    """One call in `mode`; a non-streaming answer comes back as a lone StreamEnd so every mode reads the same."""
-    if mode == "chat":
-        return [StreamEnd(response=provider.chat(messages, **options))]
-    if mode == "achat":
-        return [StreamEnd(response=await provider.achat(messages, **options))]
-    events: list[StreamEvent] = []
-    if mode == "stream":
-        events.extend(provider.stream(messages, **options))
-    else:
-        async for event in provider.astream(messages, **options):
-            events.append(event)
-    return events
 
 
 def end_of(events: list[StreamEvent]) -> ChatResponse:
