@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import socket
 import threading
 import time
@@ -147,6 +148,14 @@ class Exchange:
     @property
     def headers(self) -> Mapping[str, str]:
         return self.request.headers
+
+    def json_object(self) -> dict[str, Any] | None:
+        """The body as a JSON object; None when it is empty, not JSON, or JSON but not an object."""
+        try:
+            body = json.loads(self.body or b"null")
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
 
 
 # --- responses that know about faults ---------------------------------------------------------------------------

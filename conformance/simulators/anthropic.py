@@ -274,11 +274,8 @@ class AnthropicSimulator(AliasSimulator):
         gated = self._gate(exchange)
         if gated is not None:
             return gated
-        try:
-            body = json.loads(exchange.body or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = exchange.json_object()
+        if body is None:
             return self.error(Refusal(400, "The request body is not valid JSON. (simulator text)"))
         headers = {k.lower(): v for k, v in exchange.headers.items()}
         incoming = Incoming(body, headers, self.row)

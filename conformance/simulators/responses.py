@@ -277,11 +277,8 @@ class ResponsesSimulator(AliasSimulator):
         faulted = self.status_fault(exchange)
         if faulted is not None:
             return faulted
-        try:
-            body = json.loads(exchange.body or b"null")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = exchange.json_object()
+        if body is None:
             return self.error(Refusal(400, "We could not parse the JSON body of your request. (simulator text)"))
         incoming = Incoming(body, {k.lower(): v for k, v in exchange.headers.items()}, self.row, self.stored)
         for rule in self.row.rules:
