@@ -21,13 +21,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import harness, imports, overhead, streaming, translation
+from benchmarks import anthropic_overhead, harness, imports, overhead, streaming, translation
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 # name -> (full sizes, quick sizes); the keyword arguments of each module's run function.
 SIZES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "per_call_sync": ({"rounds": 3000, "warmup": 300}, {"rounds": 3, "warmup": 1}),
+    "per_call_anthropic": ({"rounds": 3000, "warmup": 300}, {"rounds": 3, "warmup": 1}),
     "per_call_async": (
         {"concurrency": 100, "rounds": 30, "warmup": 3},
         {"concurrency": 4, "rounds": 2, "warmup": 1},
@@ -52,6 +53,7 @@ SIZES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 RUNNERS: dict[str, Callable[..., dict[str, Any]]] = {
     "per_call_sync": overhead.run_sync,
+    "per_call_anthropic": anthropic_overhead.run,
     "per_call_async": overhead.run_async,
     "streaming": streaming.run,
     "translation": translation.run,
@@ -103,6 +105,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
         sdk = sync["openai SDK"]["median_us"] / sync["allos chat()"]["median_us"]
         rows.append(_target("openai SDK per call / allos chat()", sdk, "> 1x (allos faster)", sdk > 1))
+    messages = results.get("per_call_anthropic", {}).get("results")
+    if messages:
+        sdk = messages["anthropic SDK"]["median_us"] / messages["allos chat()"]["median_us"]
+        rows.append(_target("anthropic SDK per call / allos chat() (Messages)", sdk, "> 1x (allos faster)", sdk > 1))
     stream = results.get("streaming", {}).get("framings")
     if stream:
         speed = min(f["results"]["allos StreamDecoder"]["speed_vs_sdk_chunks"] for f in stream.values())
@@ -144,12 +150,13 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 
 def _print(console: Console, name: str, data: dict[str, Any]) -> None:
-    if name == "per_call_sync":
+    if name in ("per_call_sync", "per_call_anthropic"):
         rows = [
             [k, f"{v['median_us']:.1f}", f"{v['p90_us']:.1f}", f"{v['ratio_vs_raw_httpx']:.3f}x"]
             for k, v in data["results"].items()
         ]
-        console.print(_table("Per call, sync (us)", ["client", "median", "p90", "vs raw httpx"], rows))
+        title = "Per call, sync (us)" if name == "per_call_sync" else "Per call, Anthropic Messages, sync (us)"
+        console.print(_table(title, ["client", "median", "p90", "vs raw httpx"], rows))
     elif name == "per_call_async":
         title = f"Async, {data['concurrency']} concurrent calls per batch"
         rows = [

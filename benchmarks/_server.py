@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["LoopbackServer", "completion_body"]
+__all__ = ["LoopbackServer", "completion_body", "messages_body"]
 
 
 def completion_body() -> dict[str, Any]:
@@ -62,8 +62,29 @@ def completion_body() -> dict[str, Any]:
     }
 
 
-def _answer() -> bytes:
-    body = json.dumps(completion_body(), separators=(",", ":")).encode()
+def messages_body() -> dict[str, Any]:
+    """The same answer shaped like Anthropic's Messages `message` [anthropic-sdk-python types/message.py]."""
+    return {
+        "id": "msg_01BenchAnswer000000000000",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-6",
+        "content": [
+            {
+                "type": "tool_use",
+                "id": "toolu_01BenchCall0000000000000",
+                "name": "get_weather",
+                "input": {"city": "Paris", "unit": "celsius", "days": 3},
+            }
+        ],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 82, "output_tokens": 18, "cache_read_input_tokens": 0},
+    }
+
+
+def _answer(body_data: dict[str, Any] | None = None) -> bytes:
+    body = json.dumps(body_data or completion_body(), separators=(",", ":")).encode()
     head = (
         "HTTP/1.1 200 OK\r\n"
         "content-type: application/json\r\n"
@@ -77,6 +98,7 @@ class _Http(asyncio.Protocol):
     """HTTP/1.1 with keep-alive and pipelining, just enough for httpx and httpx2 clients."""
 
     answer = _answer()
+    messages_answer = _answer(messages_body())
 
     def __init__(self) -> None:
         self.buffer = bytearray()
@@ -98,9 +120,11 @@ class _Http(asyncio.Protocol):
             total = end + 4 + _content_length(bytes(self.buffer[:end]))
             if len(self.buffer) < total:
                 return
+            request_line = bytes(self.buffer[: self.buffer.find(b"\r\n")])
             del self.buffer[:total]
             assert self.transport is not None
-            self.transport.write(self.answer)
+            # POST /v1/messages gets Anthropic's shape; every other path the Chat Completions answer.
+            self.transport.write(self.messages_answer if b" /v1/messages" in request_line else self.answer)
 
 
 def _content_length(head: bytes) -> int:

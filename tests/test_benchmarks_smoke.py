@@ -45,6 +45,7 @@ def test_benchmarks_quick_run_reports_machine_and_every_benchmark(report: dict[s
     assert {"nproc", "cpu_model", "python", "versions"} <= report["machine"].keys()
     assert set(report["benchmarks"]) == {
         "per_call_sync",
+        "per_call_anthropic",
         "per_call_async",
         "streaming",
         "translation",
@@ -87,7 +88,7 @@ def test_benchmarks_translation_and_imports_have_their_rows(report: dict[str, An
 
 @pytest.mark.network
 def test_benchmarks_targets_name_value_goal_and_verdict(report: dict[str, Any]) -> None:
-    assert len(report["targets"]) == 5
+    assert len(report["targets"]) == 6
     for target in report["targets"]:
         assert set(target) == {"target", "value", "goal", "met"}
         assert isinstance(target["met"], bool)
@@ -101,3 +102,9 @@ def test_benchmarks_harness_replays_and_reports_growth(report: dict[str, Any]) -
     assert row["aliases"] == 1 and row["cases"] == replay["cases_per_alias"]
     (generated,) = replay["generated"].values()
     assert generated["generated_cases"] == 1 and generated["aliases"] > 1
+
+
+def test_benchmarks_per_call_compares_the_anthropic_path(report: dict[str, Any]) -> None:
+    messages = report["benchmarks"]["per_call_anthropic"]["results"]
+    assert set(messages) == {"raw httpx", "allos chat()", "anthropic SDK"}
+    _rows_have_stats(messages, "ratio_vs_raw_httpx")
