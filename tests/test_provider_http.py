@@ -1036,3 +1036,53 @@ async def test_provider_portkey_provider_key_is_scrubbed(
     assert (headers["x-portkey-api-key"], headers["authorization"]) == (key, f"Bearer {upstream}")
     assert headers["x-portkey-provider"] == "openai"
     assert caught.value.message == "upstream rejected [REDACTED] (gateway key [REDACTED])"  # "Bearer <key>" as a whole
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", STREAM_MODES)
+async def test_provider_stream_error_carries_the_responses_request_id(mode: str, loopback: LoopbackServer) -> None:
+    payload = {"error": {"message": "Upstream overloaded", "type": "server_error"}}
+    loopback.push(sse_reply([payload], done=False, headers={"x-request-id": "req_stream_7"}))
+    async with opened(make_provider(loopback, "together")) as provider:
+        with pytest.raises(errors.ServerError) as caught:
+            await run(provider, mode, [USER])
+    assert caught.value.request_id == "req_stream_7"
+    assert "request_id=req_stream_7" in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", STREAM_MODES)
+async def test_provider_stream_answered_whole_as_json_still_streams_events(mode: str, loopback: LoopbackServer) -> None:
+    """Some OpenAI-compatible servers ignore `stream` and send one JSON answer: the events are derived from it."""
+    body = {
+        "id": "chatcmpl-w",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": "Looking it up.",
+                    "tool_calls": [
+                        {
+                            "id": "call_w",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                        }
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+    }
+    loopback.push(json_reply(body))
+    async with opened(make_provider(loopback, "vllm")) as provider:
+        events = await run(provider, mode, [USER])
+    end = events[-1]
+    assert isinstance(end, StreamEnd)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == end.response.text == "Looking it up."
+    done = [e.tool_call for e in events if isinstance(e, ToolCallDone)]
+    assert done == list(end.response.tool_calls) and done[0].arguments == {"city": "Paris"}
+    assert end.response.finish_reason == "tool_calls" and end.response.usage.output_tokens == 7

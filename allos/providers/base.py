@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
 import httpx
@@ -36,9 +37,14 @@ from allos.types import (
     Message,
     NamedToolChoice,
     ResponseFormat,
+    StreamEnd,
     StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
     ToolChoice,
     ToolSpec,
+    UsageUpdate,
 )
 
 if TYPE_CHECKING:
@@ -47,7 +53,7 @@ if TYPE_CHECKING:
     from allos._sentinel import NotGiven
     from allos.providers.registry import ProviderSpec
 
-__all__ = ["ChatOptions", "Provider", "required_capabilities"]
+__all__ = ["ChatOptions", "Provider", "events_from_response", "required_capabilities"]
 
 MessageLike = Message | Mapping[str, Any]
 
@@ -123,6 +129,42 @@ def _describe(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "request"
         problems.append(f"{where}: {error['msg']}")
     return "invalid request: " + "; ".join(problems)
+
+
+def _is_whole_answer(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("application/json")
+
+
+def events_from_response(response: ChatResponse) -> list[StreamEvent]:
+    """The events a stream of `response` would have produced, for servers that answer a stream request whole.
+
+    >>> [e.type for e in events_from_response(ChatResponse(provider="p", text="hi", finish_reason="stop"))]
+    ['text_delta', 'usage', 'stream_end']
+    """
+    events: list[StreamEvent] = [TextDelta(text=response.text)] if response.text else []
+    for index, call in enumerate(response.tool_calls):
+        events.append(ToolCallDelta(index=index, id=call.id, name=call.name, arguments_delta=call.arguments_json()))
+        events.append(ToolCallDone(index=index, tool_call=call))
+    events.append(UsageUpdate(usage=response.usage))
+    events.append(StreamEnd(response=response))
+    return events
+
+
+@contextmanager
+def _stream_failures(provider: str, response: httpx.Response, decoder: StreamDecoder) -> Iterator[None]:
+    """A cut connection becomes IncompleteStreamError with what arrived; an error event inside the 200 stream gets
+    the request id of the response it came in."""
+    try:
+        yield
+    except APIConnectionError as exc:
+        raise IncompleteStreamError(
+            f"the stream was cut off: {exc.message}", provider=provider, partial=decoder.partial()
+        ) from exc
+    except ProviderError as exc:
+        if exc.request_id is None:
+            exc.request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
+        raise
 
 
 class Provider:
@@ -296,30 +338,31 @@ class Provider:
 
     def _stream(self, body: bytes, headers: dict[str, str]) -> Iterator[StreamEvent]:
         with scrubbed(self._secrets), self._transport.stream(self.path, body, headers) as response:
+            if _is_whole_answer(response):  # a server that ignored `stream`: one JSON answer
+                self._transport._read(response)
+                yield from events_from_response(self._decode(response))
+                return
             decoder = self._decoder()
-            try:
+            with _stream_failures(self.spec.name, response, decoder):
                 for chunk in self._transport.iter_bytes(response):
                     yield from decoder.feed(chunk)
-            except APIConnectionError as exc:
-                raise IncompleteStreamError(
-                    f"the stream was cut off: {exc.message}", provider=self.spec.name, partial=decoder.partial()
-                ) from exc
-            yield from decoder.finish()
+                yield from decoder.finish()
 
     async def _astream(self, body: bytes, headers: dict[str, str]) -> AsyncIterator[StreamEvent]:
         with scrubbed(self._secrets):
             async with self._transport.astream(self.path, body, headers) as response:
+                if _is_whole_answer(response):
+                    await self._transport._aread(response)
+                    for event in events_from_response(self._decode(response)):
+                        yield event
+                    return
                 decoder = self._decoder()
-                try:
+                with _stream_failures(self.spec.name, response, decoder):
                     async for chunk in self._transport.aiter_bytes(response):
                         for event in decoder.feed(chunk):
                             yield event
-                except APIConnectionError as exc:
-                    raise IncompleteStreamError(
-                        f"the stream was cut off: {exc.message}", provider=self.spec.name, partial=decoder.partial()
-                    ) from exc
-                for event in decoder.finish():
-                    yield event
+                    for event in decoder.finish():
+                        yield event
 
     # --- lifecycle ---------------------------------------------------------------------------------------------------
 
