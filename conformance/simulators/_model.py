@@ -70,6 +70,39 @@ class Tool:
     description: str = ""
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_wire(cls, spec: Any) -> Tool | None:
+        """The tool a `{name, description, parameters}` object describes; None when it names nothing."""
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
+            return None
+        parameters = spec.get("parameters")
+        return cls(
+            spec["name"], str(spec.get("description") or ""), parameters if isinstance(parameters, Mapping) else {}
+        )
+
+
+def function_tools(raw: Any) -> tuple[Tool, ...]:
+    """`[{"type": "function", "function": {name, description, parameters}}]`: the Chat Completions and Ollama shape."""
+    return _function_tools(raw, flat=False)
+
+
+def flat_function_tools(raw: Any) -> tuple[Tool, ...]:
+    """`[{"type": "function", "name", "description", "parameters"}]`: the Responses shape."""
+    return _function_tools(raw, flat=True)
+
+
+def _function_tools(raw: Any, *, flat: bool) -> tuple[Tool, ...]:
+    tools = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        if flat and item.get("type") != "function":
+            continue
+        tool = Tool.from_wire(item if flat else item.get("function"))
+        if tool is not None:
+            tools.append(tool)
+    return tuple(tools)
+
 
 @dataclass(frozen=True)
 class Call:

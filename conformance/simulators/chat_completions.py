@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from conformance.simulators._framework import AliasEntry, AliasSimulator, SimulatorState, base_path_of, register_alias
 from conformance.simulators._ids import derive
-from conformance.simulators._model import Call, Prompt, Reply, Tool, ToolMode, Turn, digest, respond
+from conformance.simulators._model import Call, Prompt, Reply, ToolMode, Turn, digest, function_tools, respond
 from conformance.simulators.chat_completions_aliases import CHAT_ALIASES
 from conformance.simulators.chat_completions_rules import ChatAlias, Incoming, Refusal, text_of
 
@@ -53,22 +53,6 @@ def _turn(message: Mapping[str, Any]) -> Turn:
             calls.append(Call(str(raw.get("id")), str(function.get("name")), text))
     call_id = message.get("tool_call_id")
     return Turn(str(message.get("role")), text_of(message.get("content")), tuple(calls), call_id and str(call_id))
-
-
-def _tools(raw: Any) -> tuple[Tool, ...]:
-    tools = []
-    for item in raw if isinstance(raw, list) else []:
-        function = item.get("function") if isinstance(item, Mapping) else None
-        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-            parameters = function.get("parameters")
-            tools.append(
-                Tool(
-                    function["name"],
-                    str(function.get("description") or ""),
-                    parameters if isinstance(parameters, Mapping) else {},
-                )
-            )
-    return tuple(tools)
 
 
 def _tool_choice(raw: Any) -> tuple[ToolMode, str | None]:
@@ -104,7 +88,7 @@ def to_prompt(body: Mapping[str, Any], row: ChatAlias) -> Prompt:
     json_output, schema = _response_format(body.get("response_format"))
     return Prompt(
         turns=tuple(_turn(m) for m in messages if isinstance(m, Mapping)),
-        tools=_tools(body.get("tools")),
+        tools=function_tools(body.get("tools")),
         tool_mode=mode,
         forced_tool=forced,
         parallel_tool_calls=body.get("parallel_tool_calls") is not False,

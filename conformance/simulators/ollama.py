@@ -40,7 +40,7 @@ from conformance.simulators._framework import (
     register_alias,
 )
 from conformance.simulators._ids import derive
-from conformance.simulators._model import Call, Prompt, Reply, Tool, Turn, count_tokens, digest, respond
+from conformance.simulators._model import Call, Prompt, Reply, Turn, count_tokens, digest, function_tools, respond
 from conformance.simulators.ollama_rules import (
     CHAT_RULES,
     LIBRARY,
@@ -174,22 +174,6 @@ def _turn(message: Mapping[str, Any]) -> Turn:
     return Turn(role, str(message.get("content") or ""), tuple(calls), str(call_id) if call_id else None)
 
 
-def _tools(raw: Any) -> tuple[Tool, ...]:
-    tools = []
-    for item in raw if isinstance(raw, list) else []:
-        function = item.get("function") if isinstance(item, Mapping) else None
-        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-            parameters = function.get("parameters")
-            tools.append(
-                Tool(
-                    function["name"],
-                    str(function.get("description") or ""),
-                    parameters if isinstance(parameters, Mapping) else {},
-                )
-            )
-    return tuple(tools)
-
-
 def to_prompt(body: Mapping[str, Any]) -> Prompt:
     """The model's view of a (valid) `/api/chat` body. Ollama has no tool_choice (auto is its behaviour) and no
     parallel switch [types.go ChatRequest]; `options.num_predict` (> 0) is the budget and `options.stop` the stop
@@ -205,7 +189,7 @@ def to_prompt(body: Mapping[str, Any]) -> Prompt:
     fmt = body.get("format")
     return Prompt(
         turns=tuple(_turn(m) for m in messages if isinstance(m, Mapping)),
-        tools=_tools(body.get("tools")),
+        tools=function_tools(body.get("tools")),
         max_tokens=budget,
         stop=stops,
         json_output=fmt == "json" or isinstance(fmt, Mapping),

@@ -36,7 +36,7 @@ from conformance.simulators._framework import (
     register_alias,
 )
 from conformance.simulators._ids import base62, derive, hex_id
-from conformance.simulators._model import Call, Prompt, Reply, Tool, ToolMode, Turn, digest, respond
+from conformance.simulators._model import Call, Prompt, Reply, ToolMode, Turn, digest, flat_function_tools, respond
 from conformance.simulators.chat_completions_rules import Refusal
 from conformance.simulators.responses_rules import (
     RESPONSES_ALIASES,
@@ -104,21 +104,6 @@ def to_turns(items: Sequence[Any]) -> list[Turn]:
     return turns
 
 
-def _function_tools(raw: Any) -> tuple[Tool, ...]:
-    tools = []
-    for tool in raw if isinstance(raw, list) else []:
-        if isinstance(tool, Mapping) and tool.get("type") == "function" and isinstance(tool.get("name"), str):
-            parameters = tool.get("parameters")
-            tools.append(
-                Tool(
-                    tool["name"],
-                    str(tool.get("description") or ""),
-                    parameters if isinstance(parameters, Mapping) else {},
-                )
-            )
-    return tuple(tools)
-
-
 def _tool_choice(raw: Any) -> tuple[ToolMode, str | None]:
     """Flat choices [OAS ToolChoiceParam]: none | auto | required | {type: "function", name}."""
     if isinstance(raw, Mapping):
@@ -152,7 +137,7 @@ def to_prompt(body: Mapping[str, Any], history: Sequence[Mapping[str, Any]] = ()
     schema = fmt.get("schema") if fmt is not None and kind == "json_schema" else None
     return Prompt(
         turns=tuple(turns),
-        tools=_function_tools(body.get("tools")),
+        tools=flat_function_tools(body.get("tools")),
         tool_mode=mode,
         forced_tool=forced,
         parallel_tool_calls=body.get("parallel_tool_calls") is not False,
