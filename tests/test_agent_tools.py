@@ -4,6 +4,8 @@ inside the working directory, edits by unique text, shell commands with a timeou
 from __future__ import annotations
 
 import os
+import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from allos.agent import ToolError, ToolResult, Workspace, tool
+from allos.agent import sandbox as sandbox_module
 from allos.agent import workspace as workspace_module
 from allos.types import ToolSpec
 
@@ -156,16 +159,64 @@ def test_builtin_tools_have_schemas_and_approval_where_they_change_things(worksp
 
 def test_paths_outside_the_workdir_are_refused(workspace: Workspace, tmp_path: Path) -> None:
     outside = tmp_path.parent / "outside.txt"
-    (tmp_path / "link").symlink_to(tmp_path.parent)
     tools = {t.name: t for t in workspace.tools()}
-    for path in ("../outside.txt", str(outside), "link/outside.txt", "~/x"):
+    for path in ("../outside.txt", str(outside), "src/../../outside.txt", "~/x", f"{tmp_path}/../outside.txt"):
         result = tools["read_file"].invoke({"path": path})
         assert result.is_error and "outside the working directory" in result.content, path
     with pytest.raises(ToolError, match="outside"):
         tools["write_file"].preview({"path": "../x.txt", "content": ""})  # type: ignore[misc]
+    assert workspace.read_file("src/../notes.txt") == workspace.read_file(str(tmp_path / "notes.txt"))
     allowed = Workspace(tmp_path, allow_outside=True)
     outside.write_text("far away", encoding="utf-8")
     assert allowed.read_file(str(outside)) == "far away"
+
+
+def test_symlinks_are_refused_at_every_name(workspace: Workspace, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside secret", encoding="utf-8")
+    (tmp_path / "out").symlink_to(outside)  # a directory link leaving the workdir
+    (tmp_path / "in").symlink_to(tmp_path / "src")  # one that stays inside: refused all the same
+    (tmp_path / "file-link").symlink_to(outside / "secret.txt")
+    tools = {t.name: t for t in workspace.tools()}
+    calls = [
+        ("read_file", {"path": "out/secret.txt"}, "out is a symbolic link"),
+        ("read_file", {"path": "in/x.txt"}, "in is a symbolic link"),
+        ("read_file", {"path": "file-link"}, "file-link is a symbolic link"),
+        ("list_directory", {"path": "out"}, "out is a symbolic link"),
+        ("write_file", {"path": "out/new.txt", "content": "x"}, "out is a symbolic link"),
+        ("write_file", {"path": "file-link", "content": "x"}, "file-link is a symbolic link"),
+        ("edit_file", {"path": "file-link", "old_text": "outside", "new_text": "x"}, "file-link is a symbolic"),
+    ]
+    for name, arguments, expected in calls:
+        result = tools[name].invoke(arguments)
+        assert result.is_error and expected in result.content, (name, arguments, result)
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    assert (outside / "secret.txt").read_text(encoding="utf-8") == "outside secret"
+    listing = workspace.list_directory()
+    assert "out  (symbolic link, not followed)" in listing and "file-link  (symbolic link, not followed)" in listing
+
+
+def test_fifos_sockets_and_devices_are_refused_never_waited_on(workspace: Workspace, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        tools = {t.name: t for t in workspace.tools()}
+        for name in ("pipe", "sock"):
+            kind = "a FIFO" if name == "pipe" else "a socket"
+            for tool_name, arguments in [
+                ("read_file", {"path": name}),
+                ("write_file", {"path": name, "content": "x"}),
+                ("edit_file", {"path": name, "old_text": "a", "new_text": "b"}),
+            ]:
+                result = tools[tool_name].invoke(arguments)
+                assert result.is_error and f"{name} is {kind}, not a regular file" in result.content, result
+            assert tools["list_directory"].invoke({"path": name}).content.endswith("is not a directory")
+        assert "pipe  (FIFO)" in workspace.list_directory() and "sock  (socket)" in workspace.list_directory()
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)  # still the FIFO: nothing was written over it
+    device = Workspace(tmp_path, allow_outside=True).read_file
+    with pytest.raises(ToolError, match="/dev/null is a character device, not a regular file"):
+        device("/dev/null")
 
 
 def test_read_and_list(workspace: Workspace, tmp_path: Path) -> None:
@@ -201,6 +252,108 @@ def test_edit_replaces_unique_text_only(workspace: Workspace, tmp_path: Path) ->
     assert "-alpha" in workspace._preview_edit(edit.validate(everywhere))
     assert edit.invoke(everywhere).content == "replaced 2 occurrences in notes.txt"
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "A\nBETA\nA\n"
+
+
+def test_edit_refuses_a_file_over_the_read_cap_and_leaves_it_whole(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace_module, "MAX_READ_BYTES", 1000)
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"ab\n" * 1000)
+    before = big.read_bytes()
+    edit = {t.name: t for t in workspace.tools()}["edit_file"]
+    result = edit.invoke({"path": "big.txt", "old_text": "ab", "new_text": "x", "replace_all": True})
+    assert result.is_error and "big.txt is larger than 1000 bytes" in result.content and "\n" not in result.content
+    assert big.read_bytes() == before
+    with pytest.raises(ToolError, match="larger than 1000 bytes"):
+        workspace._preview_edit({"path": "big.txt", "old_text": "ab", "new_text": "x", "replace_all": True})
+    assert workspace.read_file("big.txt").endswith("[... cut: the file is longer than 1000 bytes; read it by lines]")
+
+
+def test_edit_refuses_text_that_is_not_utf8_and_leaves_it_whole(workspace: Workspace, tmp_path: Path) -> None:
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("café crème\n".encode("latin-1"))
+    result = workspace.edit_file
+    with pytest.raises(ToolError, match=r"latin.txt is not valid UTF-8 \(byte 0xe9 at offset 3\)"):
+        result("latin.txt", "crème", "cream")
+    assert latin.read_bytes() == "café crème\n".encode("latin-1")
+    assert "shown as U+FFFD; edit_file will refuse this file" in workspace.read_file("latin.txt")
+
+
+def test_edit_changes_only_the_bytes_asked_bom_and_crlf_kept(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "win.txt"
+    path.write_bytes(b"\xef\xbb\xbfone\r\ntwo\r\nthree\r\n")
+    assert workspace.edit_file("win.txt", "two", "2") == "replaced 1 occurrence in win.txt"
+    assert path.read_bytes() == b"\xef\xbb\xbfone\r\n2\r\nthree\r\n"
+    # Text with bare line ends, as a model often sends it, matches and is written with the file's CRLF.
+    assert workspace.edit_file("win.txt", "2\nthree\n", "2\n3\n") == "replaced 1 occurrence in win.txt"
+    assert path.read_bytes() == b"\xef\xbb\xbfone\r\n2\r\n3\r\n"
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_bytes(b"a\r\nb\nc\r\n")  # mixed line ends: exact matching only
+    with pytest.raises(ToolError, match="was not found"):
+        workspace.edit_file("mixed.txt", "a\nb", "x")
+
+
+def test_edit_count_is_true_of_the_bytes_written(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "many.txt"
+    original = "αβ-αβ-αβαβ\n東京 αβ\n".encode()
+    path.write_bytes(original)
+    report = workspace.edit_file("many.txt", "αβ", "Ω", replace_all=True)
+    assert (
+        report
+        == f"replaced {original.count('αβ'.encode())} occurrences in many.txt"
+        == "replaced 5 occurrences in many.txt"
+    )
+    assert path.read_bytes() == original.replace("αβ".encode(), "Ω".encode())
+    with pytest.raises(ToolError, match="lone surrogate"):
+        workspace.edit_file("many.txt", "Ω", "\ud800")
+
+
+def test_writes_are_atomic_and_keep_the_mode(workspace: Workspace, tmp_path: Path) -> None:
+    script = tmp_path / "run.sh"
+    script.write_text("echo one\n", encoding="utf-8")
+    script.chmod(0o751)
+    workspace.edit_file("run.sh", "one", "two")
+    assert stat.S_IMODE(script.stat().st_mode) == 0o751 and script.read_text(encoding="utf-8") == "echo two\n"
+    workspace.write_file("run.sh", "echo three\n")
+    assert stat.S_IMODE(script.stat().st_mode) == 0o751
+    umask = os.umask(0o022)
+    os.umask(umask)
+    workspace.write_file("fresh.txt", "new\n")
+    assert stat.S_IMODE((tmp_path / "fresh.txt").stat().st_mode) == 0o666 & ~umask
+    assert sorted(os.listdir(tmp_path)) == ["fresh.txt", "notes.txt", "run.sh", "src"]  # no temporary file left
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_leaves_the_old_file_whole(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    before = (tmp_path / "notes.txt").read_bytes()
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sandbox_module.os, failing, crash)
+    write = {t.name: t for t in workspace.tools()}["write_file"]
+    result = write.invoke({"path": "notes.txt", "content": "new"})
+    assert result.is_error and "No space left on device" in result.content
+    assert (tmp_path / "notes.txt").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "src"]
+
+
+def test_hard_links_read_but_never_written(workspace: Workspace, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-linked.txt"
+    outside.write_text("shared bytes\n", encoding="utf-8")
+    os.link(outside, tmp_path / "linked.txt")
+    assert workspace.read_file("linked.txt") == "shared bytes\n"  # indistinguishable from a file of its own
+    tools = {t.name: t for t in workspace.tools()}
+    for name, arguments in [
+        ("write_file", {"path": "linked.txt", "content": "x"}),
+        ("edit_file", {"path": "linked.txt", "old_text": "shared", "new_text": "x"}),
+    ]:
+        result = tools[name].invoke(arguments)
+        assert result.is_error and "linked.txt has 2 hard links; writing it would split them" in result.content
+    assert outside.read_text(encoding="utf-8") == "shared bytes\n" and os.stat(outside).st_nlink == 2
 
 
 def test_shell_output_exit_code_and_missing_program(workspace: Workspace) -> None:

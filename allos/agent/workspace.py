@@ -9,27 +9,33 @@
     one
     two
 
-Policy: a path is resolved (symlinks followed) and refused when it lands outside the working directory, unless the
-user allowed that. Writing, editing and running need the user's approval (the agent asks; `--yes` skips the
-question); their previews resolve paths and check edits first, so a call that would be refused anyway is never put
-to the user. A shell command runs in its own process group with stdin closed, a timeout that kills the whole group,
-and an output cap that keeps the head and the tail. Shell commands themselves are not confined to the directory:
-the approval is the guard there.
+Policy: a path names a file below the working directory and is refused when it lies outside, unless the user
+allowed that; it is found and opened race-free, refusing symbolic links, FIFOs, sockets and devices
+(`allos.agent.sandbox`). Edits work on exact bytes: a file the tools cannot write back byte for byte (over the read
+cap, not UTF-8) is refused, not rewritten; writes are atomic and keep the file's mode. Writing, editing and running
+need the user's approval (the agent asks; `--yes` skips the question); their previews resolve paths and check edits
+first, so a call that would be refused anyway is never put to the user. A shell command runs in its own process
+group with stdin closed, a timeout that kills the whole group, and an output cap that keeps the head and the tail.
+Shell commands themselves are not confined to the directory: the approval is the guard there.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import signal
+import stat
 import subprocess
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated, Any, Final
 
 from pydantic import Field
 
+from allos.agent.sandbox import MissingParent, Place, Sandbox, check_writable, outside_error
 from allos.agent.tools import Tool, ToolError, ToolResult, tool
 
 __all__ = ["Workspace"]
@@ -37,6 +43,8 @@ __all__ = ["Workspace"]
 DEFAULT_SHELL_TIMEOUT: Final = 60.0
 MAX_READ_BYTES: Final = 2_000_000
 MAX_LISTED: Final = 1000
+# A NUL byte in the first bytes marks a binary file.
+_BINARY_SNIFF: Final = 8192
 # Shell output kept: the first and the last bytes; what lies between is counted, not kept.
 SHELL_HEAD_BYTES: Final = 48_000
 SHELL_TAIL_BYTES: Final = 16_000
@@ -58,6 +66,7 @@ class Workspace:
     ) -> None:
         self.root = Path(root).expanduser().resolve()
         self.allow_outside = allow_outside
+        self._sandbox = Sandbox(self.root, allow_outside=allow_outside)
         self.shell_timeout = shell_timeout
 
     def __repr__(self) -> str:
@@ -76,19 +85,15 @@ class Workspace:
     # --- paths -----------------------------------------------------------------------------------------------------
 
     def resolve(self, path: str) -> Path:
-        """The absolute path for `path` (relative to the root); `ToolError` when it is outside and not allowed."""
-        candidate = Path(path).expanduser()
-        resolved = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
-        if not self.allow_outside and not resolved.is_relative_to(self.root):
-            raise ToolError(
-                f"{path} is outside the working directory {self.root}; only paths inside it may be used"
-                " (the user can allow others with --allow-outside)"
-            )
-        return resolved
-
-    def show(self, path: Path) -> str:
-        """`path` as the model and the user should see it: relative to the root when inside it."""
-        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+        """The absolute path for `path` (relative to the root), by name; `ToolError` when it is outside and not
+        allowed. What the tools open is found race-free by `allos.agent.sandbox`, not from this string."""
+        if self.allow_outside:
+            candidate = Path(path).expanduser()
+            return Path(os.path.realpath(candidate if candidate.is_absolute() else self.root / candidate))
+        names = self._sandbox.names(path)
+        if names is None:
+            raise outside_error(path, self.root)
+        return self.root.joinpath(*names)
 
     # --- the tools (their docstrings are what the model reads) ---------------------------------------------------
 
@@ -98,7 +103,9 @@ class Workspace:
         Args:
             path: the file, relative to the working directory
         """
-        return self._read_text(self.resolve(path), path) or "(empty file)"
+        with self._sandbox.place(path) as place:
+            data = self._sandbox.read(place, limit=MAX_READ_BYTES + 1)
+        return _as_text(data, place.shown) or "(empty file)"
 
     def list_directory(self, path: str = ".") -> str:
         """List a directory: sub-directories end with '/', files show their size.
@@ -106,11 +113,14 @@ class Workspace:
         Args:
             path: the directory, relative to the working directory
         """
-        directory = self.resolve(path)
-        if not directory.is_dir():
-            raise ToolError(f"{path} is not a directory" if directory.exists() else f"no such directory: {path}")
-        entries = sorted(directory.iterdir(), key=lambda entry: (not entry.is_dir(), entry.name))
-        lines = [f"{e.name}/" if e.is_dir() else f"{e.name}  ({_size(e)} bytes)" for e in entries[:MAX_LISTED]]
+        with self._sandbox.place(path) as place:
+            fd = self._sandbox.open_directory(place)
+            try:
+                with os.scandir(fd) as scan:
+                    entries = sorted((_entry(e) for e in scan), key=lambda entry: (not entry[1], entry[0]))
+            finally:
+                os.close(fd)
+        lines = [text for _, _, text in entries[:MAX_LISTED]]
         if len(entries) > MAX_LISTED:
             lines.append(f"... and {len(entries) - MAX_LISTED} more")
         return "\n".join(lines) or "(empty directory)"
@@ -122,12 +132,10 @@ class Workspace:
             path: the file, relative to the working directory
             content: the complete new content
         """
-        target = self.resolve(path)
-        if target.is_dir():
-            raise ToolError(f"{path} is a directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
-        return f"wrote {_lines(content)} to {self.show(target)}"
+        data = _encode(content, "content")
+        with self._sandbox.place(path, create_parents=True) as place:
+            self._sandbox.replace(place, data)
+        return f"wrote {_lines(content)} to {place.shown}"
 
     def edit_file(self, path: str, old_text: str, new_text: str, replace_all: bool = False) -> str:
         """Edit a file by replacing text: old_text must appear exactly once, unless replace_all is true.
@@ -138,9 +146,11 @@ class Workspace:
             new_text: the text to put in its place
             replace_all: replace every occurrence instead of exactly one
         """
-        target, _, updated, count = self._planned_edit(path, old_text, new_text, replace_all)
-        target.write_text(updated, encoding="utf-8")
-        return f"replaced {count} occurrence{'s' if count != 1 else ''} in {self.show(target)}"
+        with self._sandbox.place(path) as place:
+            edit = self._planned_edit(place, old_text, new_text, replace_all)
+            self._sandbox.replace(place, edit.updated)
+        count = edit.count
+        return f"replaced {count} occurrence{'s' if count != 1 else ''} in {place.shown}"
 
     def run_shell(self, command: str, timeout: Annotated[float, Field(gt=0)] | None = None) -> ToolResult:
         """Run a shell command in the working directory; its output (stdout and stderr) and exit code come back.
@@ -179,55 +189,145 @@ class Workspace:
     # --- previews: what the user approves ------------------------------------------------------------------------
 
     def _preview_write(self, arguments: Mapping[str, Any]) -> str:
-        target = self.resolve(arguments["path"])
-        content: str = arguments["content"]
-        if target.is_dir():
-            raise ToolError(f"{arguments['path']} is a directory")
-        if not target.exists():
-            return f"create {self.show(target)} ({_lines(content)})"
-        old = self._read_text(target, arguments["path"])
-        return f"replace the content of {self.show(target)}\n{_diff(old, content, self.show(target))}"
+        path, content = arguments["path"], arguments["content"]
+        _encode(content, "content")
+        try:
+            with self._sandbox.place(path) as place:  # creates nothing: a preview only looks
+                old = self._sandbox.existing(place)
+                if old is not None:
+                    check_writable(place.shown, old)
+                    data = self._sandbox.read(place, limit=MAX_READ_BYTES + 1)
+        except MissingParent:
+            old = None
+        if old is None:
+            return f"create {self._shown(path)} ({_lines(content)})"
+        if len(data) > MAX_READ_BYTES or b"\0" in data[:_BINARY_SNIFF]:
+            return f"replace the content of {place.shown} ({old.st_size} bytes, not shown) with {_lines(content)}"
+        old_text = data.decode("utf-8", errors="replace")
+        return f"replace the content of {place.shown}\n{_diff(old_text, content, place.shown)}"
 
     def _preview_edit(self, arguments: Mapping[str, Any]) -> str:
-        target, old, updated, _ = self._planned_edit(
-            arguments["path"], arguments["old_text"], arguments["new_text"], arguments["replace_all"]
-        )
-        return f"edit {self.show(target)}\n{_diff(old, updated, self.show(target))}"
+        with self._sandbox.place(arguments["path"]) as place:
+            edit = self._planned_edit(place, arguments["old_text"], arguments["new_text"], arguments["replace_all"])
+        old, new = edit.original.decode("utf-8"), edit.updated.decode("utf-8")
+        return f"edit {place.shown}\n{_diff(old, new, place.shown)}"
 
     def _preview_shell(self, arguments: Mapping[str, Any]) -> str:
         return f"run a shell command in {self.root}\n$ {arguments['command']}"
 
     # --- helpers ---------------------------------------------------------------------------------------------------
 
-    def _read_text(self, target: Path, shown: str) -> str:
-        if target.is_dir():
-            raise ToolError(f"{shown} is a directory; use list_directory")
-        try:
-            with target.open("rb") as handle:
-                data = handle.read(MAX_READ_BYTES + 1)
-        except FileNotFoundError:
-            raise ToolError(f"no such file: {shown}") from None
-        if b"\0" in data[:8192]:
-            raise ToolError(f"{shown} is not a text file")
-        text = data[:MAX_READ_BYTES].decode("utf-8", errors="replace")
-        if len(data) > MAX_READ_BYTES:
-            text += f"\n[... cut: the file is longer than {MAX_READ_BYTES} bytes; read it by lines]"
-        return text
+    def _shown(self, path: str) -> str:
+        if self.allow_outside:
+            real = self.resolve(path)
+            return str(real.relative_to(self.root)) if real.is_relative_to(self.root) else str(real)
+        return "/".join(self._sandbox.names(path) or ()) or "."
 
-    def _planned_edit(self, path: str, old_text: str, new_text: str, replace_all: bool) -> tuple[Path, str, str, int]:
-        target = self.resolve(path)
+    def _planned_edit(self, place: Place, old_text: str, new_text: str, replace_all: bool) -> _Edit:
+        """The edit of the file at `place`, in exact bytes; `ToolError` for anything that would not be lossless."""
         if not old_text:
             raise ToolError("old_text is empty; give the exact text to replace (use write_file for a new file)")
-        old = self._read_text(target, path)
-        count = old.count(old_text)
+        info = self._sandbox.existing(place)
+        if info is not None:
+            check_writable(place.shown, info)
+        data = self._sandbox.read(place, limit=MAX_READ_BYTES + 1)
+        _check_editable(data, place.shown)
+        old, new = _encode(old_text, "old_text"), _encode(new_text, "new_text")
+        count = data.count(old)
+        if count == 0 and _crlf_only(data) and b"\n" in old and b"\r" not in old:
+            # A CRLF file and text with bare line ends: match and write in the file's own line ends.
+            old, new = old.replace(b"\n", b"\r\n"), new.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            count = data.count(old)
         if count == 0:
-            raise ToolError(f"old_text was not found in {path}; read the file and copy the text exactly")
+            raise ToolError(f"old_text was not found in {place.shown}; read the file and copy the text exactly")
         if count > 1 and not replace_all:
             raise ToolError(
-                f"old_text appears {count} times in {path}; include more surrounding text to make it unique,"
+                f"old_text appears {count} times in {place.shown}; include more surrounding text to make it unique,"
                 " or set replace_all to true"
             )
-        return target, old, old.replace(old_text, new_text), count
+        return _Edit(data, data.replace(old, new), count)
+
+
+@dataclass(frozen=True)
+class _Edit:
+    original: bytes
+    updated: bytes
+    count: int  # occurrences of old_text's bytes replaced: data.count(old) is data.replace's own count
+
+
+def _as_text(data: bytes, shown: str) -> str:
+    """What read_file shows: the text, cut at the cap, with a note where bytes are not UTF-8."""
+    if b"\0" in data[:_BINARY_SNIFF]:
+        raise ToolError(f"{shown} is not a text file")
+    cut = len(data) > MAX_READ_BYTES
+    data = data[:MAX_READ_BYTES]
+    text = data.decode("utf-8", errors="replace")
+    notes = []
+    if _invalid_utf8(data, complete=not cut):
+        notes.append("[some bytes are not valid UTF-8 and are shown as U+FFFD; edit_file will refuse this file]")
+    if cut:
+        notes.append(f"[... cut: the file is longer than {MAX_READ_BYTES} bytes; read it by lines]")
+    return text + "".join(f"\n{note}" for note in notes)
+
+
+def _check_editable(data: bytes, shown: str) -> None:
+    """`ToolError` unless `data` can be edited and written back byte for byte."""
+    if len(data) > MAX_READ_BYTES:
+        raise ToolError(
+            f"{shown} is larger than {MAX_READ_BYTES} bytes, more than edit_file reads, so it cannot be edited"
+            " losslessly; use run_shell (sed, a script) for big files"
+        )
+    if b"\0" in data[:_BINARY_SNIFF]:
+        raise ToolError(f"{shown} is not a text file; edit_file edits UTF-8 text only")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolError(
+            f"{shown} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); edit_file edits"
+            " UTF-8 text only and would change bytes it was not asked to: use run_shell for this file"
+        ) from None
+
+
+def _invalid_utf8(data: bytes, *, complete: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=complete)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _crlf_only(data: bytes) -> bool:
+    return b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n")
+
+
+def _encode(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ToolError(f"{what} holds a character UTF-8 cannot encode (a lone surrogate); send valid text") from None
+
+
+def _entry(entry: os.DirEntry[str]) -> tuple[str, bool, str]:
+    """A listing line for `entry`, never following a link (sort key: name, is a directory)."""
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return entry.name, False, f"{entry.name}  (unreadable)"
+    if stat.S_ISDIR(info.st_mode):
+        return entry.name, True, f"{entry.name}/"
+    if stat.S_ISLNK(info.st_mode):
+        return entry.name, False, f"{entry.name}  (symbolic link, not followed)"
+    if not stat.S_ISREG(info.st_mode):
+        return entry.name, False, f"{entry.name}  ({_kind(info.st_mode)})"
+    return entry.name, False, f"{entry.name}  ({info.st_size} bytes)"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device"
 
 
 class _CappedOutput:
@@ -279,13 +379,6 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
             process.kill()
     except (ProcessLookupError, PermissionError):
         pass  # already gone
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _lines(text: str) -> str:
