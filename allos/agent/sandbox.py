@@ -219,6 +219,12 @@ class Sandbox:
         old = self.existing(place)
         if old is not None:
             check_writable(place.shown, old)
+        try:
+            self._replace(place, data, old)
+        except OSError as exc:
+            raise ToolError(f"cannot write {place.shown}: {exc.strerror or exc}") from None
+
+    def _replace(self, place: Place, data: bytes, old: os.stat_result | None) -> None:
         temp = f".allos-{secrets.token_hex(6)}.tmp"  # short: a long name plus a suffix could pass NAME_MAX
         fd = os.open(temp, _TEMP_FLAGS, 0o666, dir_fd=place.dir_fd)
         try:
