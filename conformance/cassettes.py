@@ -9,20 +9,26 @@ Policy:
   leaves a half-written cassette behind.
 - Bodies are stored readable: JSON as YAML mappings, streams as literal text blocks.
 - A recording made against a simulator stores the alias's real base URL, so replay is the same whatever the source.
+- One validating reader (`load_cassette`) stands at the loading boundary, for replay (vcrpy loads through it) as for
+  reports and drift: a file that is not a cassette (not YAML, the wrong structure at any level, not UTF-8, empty, a
+  directory, unreadable) raises `CassetteInvalid`, one line that names the file and the field, never a traceback.
 - vcrpy hands a recorded stream back as one chunk; `RechunkingTransport` re-cuts it at varied byte boundaries so that
   stream decoders meet the fragmentation a real network gives.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import itertools
 import json
+import math
 import random
 import ssl
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import yaml
@@ -33,12 +39,14 @@ from allos.errors import REDACTED
 __all__ = [
     "KEPT_REQUEST_HEADERS",
     "KEPT_RESPONSE_HEADERS",
+    "CassetteInvalid",
     "RechunkingTransport",
     "canonical_body",
     "cassette_meta",
     "cut_points",
     "load_cassette",
     "make_vcr",
+    "parse_cassette",
 ]
 
 # Allow-lists: a header not named here is dropped before writing (auth headers, cookies, gateway keys, ...).
@@ -145,6 +153,7 @@ def make_vcr(
     )
     config.register_matcher("canonical_body", _match_body)
     config.register_serializer("allos-yaml", _Serializer(meta or {}))
+    config.register_persister(_Persister)
     return config
 
 
@@ -204,26 +213,292 @@ class _Serializer:
 
     @staticmethod
     def deserialize(text: str) -> dict[str, Any]:
-        data = yaml.load(text, Loader=_Loader) or {}
-        interactions = []
-        for item in data.get("interactions", []):
-            request = dict(item["request"])
-            body = _wire(request.get("body"))
-            request["body"] = body.encode() if body is not None else None
-            response = dict(item["response"])
-            response["body"] = {"string": (_wire(response.get("body")) or "").encode()}
-            interactions.append({"request": request, "response": response})
-        return {"interactions": interactions, "version": data.get("version", 1)}
+        return _vcr_form(parse_cassette(text, "<text>"))
+
+
+def _vcr_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A validated cassette in vcrpy's own shape: bodies back on the wire, headers as lists."""
+    interactions = []
+    for item in data["interactions"]:
+        request, response = item["request"], item["response"]
+        body = _wire(request.get("body"))
+        interactions.append(
+            {
+                "request": {
+                    "method": request["method"],
+                    "uri": request["uri"],
+                    "body": body.encode() if body is not None else None,
+                    "headers": _header_lists(request.get("headers")),
+                },
+                "response": {
+                    "status": {"code": response["status"]["code"], "message": response["status"].get("message") or ""},
+                    "headers": _header_lists(response.get("headers")),
+                    "body": {"string": (_wire(response.get("body")) or "").encode()},
+                },
+            }
+        )
+    return {"interactions": interactions, "version": data.get("version", 1)}
+
+
+def _header_lists(headers: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    return {name: [value] if isinstance(value, str) else list(value) for name, value in (headers or {}).items()}
+
+
+class _Persister:
+    """vcrpy's file persister, reading through `load_cassette`: an invalid cassette raises instead of replaying as
+    an empty one (vcrpy treats an empty or undecodable file as missing, and logs a traceback)."""
+
+    @staticmethod
+    def load_cassette(cassette_path: str, serializer: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.request import Request
+
+        path = Path(cassette_path)
+        if not path.exists() and not path.is_symlink():
+            raise CassetteNotFoundError()  # recording into a fresh file
+        data = _vcr_form(load_cassette(path))
+        requests = [Request._from_dict(item["request"]) for item in data["interactions"]]
+        return requests, [item["response"] for item in data["interactions"]]
+
+    @staticmethod
+    def save_cassette(cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        from vcr.persisters.filesystem import FilesystemPersister
+
+        FilesystemPersister.save_cassette(cassette_path, cassette_dict, serializer)
 
 
 def cassette_meta(source: str, recorded_at: str) -> dict[str, Any]:
     return {"source": source, "recorded_at": recorded_at, "allos_version": __version__}
 
 
+# --- reading, validated ----------------------------------------------------------------------------------------------
+
+
 def load_cassette(path: Path) -> dict[str, Any]:
-    """The raw YAML of a cassette (meta and interactions), for reports and drift."""
-    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-    return loaded
+    """The validated YAML of a cassette (meta and interactions); `CassetteInvalid` names the file and the field.
+
+    >>> load_cassette(Path("cassettes/groq/chat.yaml"))["meta"]["source"]  # doctest: +SKIP
+    'simulator groq'
+    """
+    return parse_cassette(_read_text(path), path)
+
+
+def parse_cassette(text: str, path: Path | str) -> dict[str, Any]:
+    """A cassette's text, parsed and checked against the shape `_Serializer` writes."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = f" at line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}" if exc.problem_mark else ""
+        raise CassetteInvalid(path, f"not valid YAML: {exc.problem or exc.context}{mark}") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # a bad timestamp is a ValueError
+        raise CassetteInvalid(path, f"not valid YAML: {_first_line(exc)}") from None
+    try:
+        return _check_cassette(data)
+    except _Problem as problem:
+        raise CassetteInvalid(path, str(problem)) from None
+
+
+class CassetteInvalid(ValueError):
+    """A file that cannot be used as a cassette: one line naming the file, the field and what was expected."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path, self.problem = str(path), problem
+        super().__init__(f"cassette {path} is invalid: {problem}")
+
+
+class _Problem(Exception):
+    """Raised by the checks below; `parse_cassette` adds the file's name."""
+
+
+# A cassette is a few hundred KB; bounds that no recording reaches keep a hostile file from costing minutes.
+_MAX_BYTES = 64 * 1024 * 1024
+_MAX_DEPTH = 200
+_MAX_VALUES = 2_000_000
+_REQUEST_FIELDS = ("method", "uri", "body", "headers")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise CassetteInvalid(path, "it is a directory, expected a YAML file")
+        if not stat.S_ISREG(mode):
+            raise CassetteInvalid(path, "it is not a regular file, expected a YAML file")
+        size = path.stat().st_size
+        if size > _MAX_BYTES:
+            raise CassetteInvalid(path, f"it is {size} bytes, more than the {_MAX_BYTES} a cassette may have")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CassetteInvalid(path, "the file does not exist") from None
+    except OSError as exc:
+        raise CassetteInvalid(path, f"it cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not raw.strip():
+        raise CassetteInvalid(path, "the file is empty")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteInvalid(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: short scalars as themselves, containers by their kind."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    if isinstance(value, (int, float)):
+        return repr(value)
+    names = {dict: "a mapping", list: "a list", bytes: "binary data", datetime.datetime: "a timestamp"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _wrong(where: str, value: Any, expected: str) -> NoReturn:
+    raise _Problem(f"{where or 'the top level'} is {_shown(value)}, expected {expected}")
+
+
+def _mapping(value: Any, where: str, expected: str) -> dict[Any, Any]:
+    if not isinstance(value, dict):
+        _wrong(where, value, expected)
+    return value
+
+
+def _field(mapping: Mapping[Any, Any], name: str, where: str) -> Any:
+    if name not in mapping:
+        raise _Problem(f"{where or 'the cassette'} has no {name}")
+    return mapping[name]
+
+
+def _text(value: Any, where: str, *, empty: bool = True) -> str:
+    if not isinstance(value, str) or (not empty and not value):
+        _wrong(where, value, "a string" if empty else "a non-empty string")
+    return value
+
+
+def _check_cassette(data: Any) -> dict[str, Any]:
+    top = _mapping(data, "", "a mapping with meta and interactions")
+    interactions = _field(top, "interactions", "")
+    if not isinstance(interactions, list):
+        _wrong("interactions", interactions, "a list of recorded exchanges")
+    if not interactions:
+        raise _Problem("interactions is empty, expected at least one recorded exchange")
+    _check_meta(_field(top, "meta", ""))
+    version = top.get("version", 1)
+    if version != 1 or isinstance(version, bool):
+        _wrong("version", version, "1")
+    for index, item in enumerate(interactions):
+        where = f"interactions[{index}]"
+        exchange = _mapping(item, where, "a mapping with request and response")
+        _check_request(_field(exchange, "request", where), f"{where}.request")
+        _check_response(_field(exchange, "response", where), f"{where}.response")
+    return top
+
+
+def _check_meta(value: Any) -> None:
+    meta = _mapping(value, "meta", "a mapping with source, recorded_at and allos_version")
+    _text(_field(meta, "source", "meta"), "meta.source", empty=False)
+    recorded_at = _field(meta, "recorded_at", "meta")
+    if not isinstance(recorded_at, (str, datetime.date)):  # a hand-written, unquoted date is still a date
+        _wrong("meta.recorded_at", recorded_at, "a date and time")
+    _text(_field(meta, "allos_version", "meta"), "meta.allos_version", empty=False)
+
+
+def _check_request(value: Any, where: str) -> None:
+    request = _mapping(value, where, "a mapping with method, uri, body and headers")
+    unknown = [name for name in request if name not in _REQUEST_FIELDS]
+    if unknown:
+        raise _Problem(f"{where} has an unknown field {_shown(unknown[0])}; expected only {', '.join(_REQUEST_FIELDS)}")
+    _text(_field(request, "method", where), f"{where}.method", empty=False)
+    _text(_field(request, "uri", where), f"{where}.uri", empty=False)
+    _check_headers(request.get("headers"), f"{where}.headers")
+    _check_body(request.get("body"), f"{where}.body", stream=None)
+
+
+def _check_response(value: Any, where: str) -> None:
+    response = _mapping(value, where, "a mapping with status, headers and body")
+    status = _mapping(_field(response, "status", where), f"{where}.status", "a mapping with code and message")
+    code = _field(status, "code", f"{where}.status")
+    if not isinstance(code, int) or isinstance(code, bool):
+        _wrong(f"{where}.status.code", code, "an integer")
+    if not 100 <= code <= 599:
+        _wrong(f"{where}.status.code", code, "an HTTP status from 100 to 599")
+    message = status.get("message")
+    if message is not None and (not isinstance(message, str) or not message.isascii()):
+        _wrong(f"{where}.status.message", message, "ASCII text (an HTTP reason phrase)")
+    headers = _check_headers(response.get("headers"), f"{where}.headers")
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), [""])
+    stream = next((t for t in _STREAM_TYPES if str(_first(content_type)).startswith(t)), None)
+    _check_body(response.get("body"), f"{where}.body", stream=stream)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _check_headers(value: Any, where: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    headers = _mapping(value, where, "a mapping of header names to lists of values")
+    for name, values in headers.items():
+        if not isinstance(name, str):
+            raise _Problem(f"{where} has the header name {_shown(name)}, expected a string")
+        listed = values if isinstance(values, list) else [values]
+        for index, item in enumerate(listed):
+            if not isinstance(item, str):
+                at = f"{where}.{name}" + (f"[{index}]" if isinstance(values, list) else "")
+                _wrong(at, item, "a string")
+    return headers
+
+
+def _check_body(value: Any, where: str, *, stream: str | None) -> None:
+    if value is None and stream is None:
+        return
+    body = _mapping(value, where, "a mapping with one key, json or text")
+    if len(body) != 1 or next(iter(body)) not in ("json", "text"):
+        keys = ", ".join(_shown(key) for key in body) or "no key"
+        raise _Problem(f"{where} has {keys}, expected one key, json or text")
+    if "text" in body:
+        _text(body["text"], f"{where}.text")
+    elif stream is not None:
+        raise _Problem(f"{where} is json, expected text: a {stream} answer is stored as its wire text")
+    else:
+        _check_json(body["json"], f"{where}.json")
+
+
+def _check_json(value: Any, where: str) -> None:
+    """Every value JSON can carry, and nothing else (YAML also has timestamps, sets and binary); iterative, bounded,
+    so a deep or self-referencing YAML document costs nothing to refuse."""
+    stack: list[tuple[Any, Any, int]] = [(value, where, 0)]  # the path is built only for a message
+    seen = 0
+    while stack:
+        item, path, depth = stack.pop()
+        seen += 1
+        if depth > _MAX_DEPTH or seen > _MAX_VALUES:
+            limit = f"nested more than {_MAX_DEPTH} levels deep" if depth > _MAX_DEPTH else "too large"
+            raise _Problem(f"{where} is {limit}")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise _Problem(f"{_path(path)} has the key {_shown(key)}, expected a string")
+                stack.append((child, (path, f".{key}"), depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, (path, f"[{index}]"), depth + 1) for index, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            _wrong(_path(path), item, "a finite number")
+        elif item is not None and not isinstance(item, (str, int, float)):
+            _wrong(_path(path), item, "a JSON value")
+
+
+def _path(path: Any) -> str:
+    parts: list[str] = []
+    while isinstance(path, tuple):
+        path, part = path
+        parts.append(part)
+    return str(path) + "".join(reversed(parts))
 
 
 # --- re-chunking recorded streams ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """`allos-conform`: the friendly door over the conformance runner (typer + rich).
 
-Exit codes: 0 every declared capability passed; 1 a declared capability failed; 2 usage error; 3 cassettes are stale
-or missing (and nothing failed). The same runner backs the pytest suite (tests/test_conformance_replay.py).
+Exit codes: 0 every declared capability passed; 1 a declared capability failed; 2 usage error (a bad option, path or
+input file: one line, nothing written); 3 cassettes are stale or missing; 4 a cassette is invalid (and nothing
+failed). The same runner backs the pytest suite (tests/test_conformance_replay.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = ["app", "main"]
 HELP = """Prove, alias by alias and capability by capability, which providers really work with Allos.
 
 Replays the committed cassettes by default (offline, no keys). Exit codes: 0 every declared capability passed,
-1 one failed, 2 usage error, 3 cassettes stale or missing."""
+1 one failed, 2 usage error, 3 cassettes stale or missing, 4 a cassette invalid."""
 
 app = typer.Typer(
     help=HELP, invoke_without_command=True, no_args_is_help=False, add_completion=False, rich_markup_mode=None

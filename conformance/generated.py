@@ -15,6 +15,7 @@ Policy:
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from allos.capabilities import Capability
 from allos.providers.registry import ProviderSpec
-from conformance.cassettes import RechunkingTransport, cassette_meta, load_cassette, make_vcr
+from conformance.cassettes import CassetteInvalid, RechunkingTransport, cassette_meta, load_cassette, make_vcr
 from conformance.repro import Endpoint, Where, forget_failure, write_repro
 from conformance.results import Result, Status
 from conformance.runner import REPLAY_KEY, SIMULATOR_HEADERS, RunConfig, _key_for, _secret_headers, real_base_url
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 __all__ = ["GENERATED", "corpus_command", "generated_cases", "generated_cell", "run_generated"]
 
 GENERATED: Final = Capability.GENERATED_SEQUENCES.value
+# An attempt whose cassette is not a valid file: carried as a stale attempt (an attempt has no `invalid` kind) with
+# this error name, and counted apart, so the cell is `invalid`.
+INVALID: Final = CassetteInvalid.__name__
 
 
 def generated_cases(config: RunConfig, corpus: Path = CORPUS_DIR) -> list[CorpusCase]:
@@ -71,7 +75,11 @@ def refresh_command(alias: str) -> str:
 
 def _replay(spec: ProviderSpec, case: CorpusCase, cassette: Path, max_retries: int) -> Attempt:
     real = real_base_url(spec)
-    with make_vcr(record=False).use_cassette(str(cassette)) as recorded:
+    with contextlib.ExitStack() as stack:
+        try:  # vcrpy loads the file through the validating reader here
+            recorded = stack.enter_context(make_vcr(record=False).use_cassette(str(cassette)))
+        except CassetteInvalid as exc:
+            return Attempt(case, "stale", str(exc), INVALID)
         outcome = attempt(
             spec, case, RechunkingTransport(f"{spec.name}:{case.id}"), base_url=real, api_key=REPLAY_KEY,
             max_retries=max_retries,
@@ -215,11 +223,11 @@ def _cell(
 ) -> Result:
     by_kind: dict[str, list[Attempt]] = {}
     for one in attempts:
-        by_kind.setdefault(one.kind, []).append(one)
+        by_kind.setdefault("invalid" if one.error == INVALID else one.kind, []).append(one)
     accepted, failed = by_kind.get("accepted", []), by_kind.get("failed", [])
     sent = len(accepted) + len(failed)
     parts = [f"{len(accepted)}/{sent} accepted"]
-    for kind in ("failed", "stale", "unavailable"):
+    for kind in ("failed", "invalid", "stale", "unavailable"):
         if by_kind.get(kind):
             parts.append(f"{len(by_kind[kind])} {kind}: {_grouped(by_kind[kind])}")
     if by_kind.get("refused"):
@@ -227,6 +235,8 @@ def _cell(
     status: Status = "pass"
     if failed:
         status = "fail"
+    elif by_kind.get("invalid"):
+        status = "invalid"
     elif by_kind.get("stale"):
         status = "stale"
     elif by_kind.get("unavailable"):
@@ -235,7 +245,7 @@ def _cell(
     command = None
     if status == "fail" and first is not None:
         command = f"allos-conform repro {first}"
-    elif status == "stale":
+    elif status in ("stale", "invalid"):
         command = refresh_command(spec.name)
     directory = cassette_dir(config, spec)
     return _result(

@@ -24,6 +24,7 @@ SYMBOLS: dict[Status, str] = {
     "fail": "✗",
     "unsupported": "-",
     "stale": "⟳",
+    "invalid": "!",
     "skipped": "·",
     "unavailable": "?",
 }
@@ -32,6 +33,7 @@ LEGEND: dict[Status, str] = {
     "fail": "declared supported, but the check failed",
     "unsupported": "declared unsupported by the registry; Allos refuses it cleanly",
     "stale": "the recording no longer matches the request: re-record it",
+    "invalid": "the cassette file is not a valid cassette (the reason names the field): re-record or repair it",
     "skipped": "not run (no key in live or record mode)",
     "unavailable": "the provider was down or out of quota",
 }
@@ -41,6 +43,7 @@ STYLES: dict[Status, str] = {
     "fail": "bold red",
     "unsupported": "dim",
     "stale": "yellow",
+    "invalid": "bold yellow",
     "skipped": "dim",
     "unavailable": "magenta",
 }
@@ -90,7 +93,7 @@ def _command_label(result: Result) -> str:
 
 
 def _problems(report: Report) -> list[Result]:
-    return [r for r in report.results if r.status in ("fail", "stale", "unavailable")]
+    return [r for r in report.results if r.status in ("fail", "invalid", "stale", "unavailable")]
 
 
 def _summary(report: Report) -> str:
@@ -216,6 +219,7 @@ thead th{position:sticky;top:0;background:#fafafa;writing-mode:vertical-rl;trans
 thead th.alias{writing-mode:horizontal-tb;transform:none}
 .pass{background:#e6f4ea;color:#137333}.fail{background:#fce8e6;color:#a50e0e;font-weight:700}
 .unsupported{color:#888}.stale{background:#fef7e0;color:#8a6100}.skipped{color:#aaa}.unavailable{color:#7b1fa2}
+.invalid{background:#fde7c8;color:#8a3b00;font-weight:700}
 li{margin:.2rem 0}code{background:#f4f4f4;padding:0 .2rem}
 """
 

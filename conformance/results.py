@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-Status = Literal["pass", "fail", "unsupported", "stale", "skipped", "unavailable"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "stale", "skipped", "unavailable")
+Status = Literal["pass", "fail", "unsupported", "stale", "invalid", "skipped", "unavailable"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "unsupported", "stale", "invalid", "skipped", "unavailable")
 Mode = Literal["replay", "record", "live"]
 
 # Exit codes, documented in --help and docs/conformance.md.
@@ -40,6 +40,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STALE = 3
+EXIT_INVALID = 4
 
 
 class Result(BaseModel):
@@ -90,13 +91,17 @@ class Report(BaseModel):
 
 
 def exit_code(results: Iterable[Result]) -> int:
-    """0 when every declared capability passed; 1 when one failed; 3 when a cassette is stale or missing.
+    """0 when every declared capability passed; 1 when one failed; 4 when a cassette is not a valid cassette file;
+    3 when a cassette is stale or missing.
 
-    A failure outranks staleness: a broken translation must not hide behind an outdated recording.
+    A failure outranks the rest: a broken translation must not hide behind a bad recording. A broken file outranks
+    staleness: re-recording a stale cassette is routine, a corrupt one means something wrote it badly.
     """
     statuses = {r.status for r in results}
     if "fail" in statuses:
         return EXIT_FAILED
+    if "invalid" in statuses:
+        return EXIT_INVALID
     if "stale" in statuses:
         return EXIT_STALE
     return EXIT_OK

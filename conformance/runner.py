@@ -1,6 +1,7 @@
 """The runner: every alias x case, through a real Provider, against cassettes, a simulator or the live endpoint.
 
-    replay  cassettes only; never touches the network; a missing or non-matching recording is a `stale` cell
+    replay  cassettes only; never touches the network; a missing or non-matching recording is a `stale` cell, a
+            file that is not a valid cassette an `invalid` one (its reason names the file and the field)
     record  calls the endpoint (or `--against simulator`) and writes cassettes; keys come from the environment
     live    calls the endpoint (or the simulator) and writes nothing under cassettes/
 
@@ -37,14 +38,14 @@ from allos.errors import (
 )
 from allos.providers.base import required_capabilities
 from allos.providers.registry import ProviderSpec, get_spec, list_providers
-from conformance.cassettes import RechunkingTransport, cassette_meta, make_vcr
+from conformance.cassettes import CassetteInvalid, RechunkingTransport, cassette_meta, make_vcr
 from conformance.results import Report, Result, Status
 from conformance.scenarios import Case, CheckFailed, Step, cases_for
 
 if TYPE_CHECKING:
     from conformance.sequences import CorpusCase
 
-__all__ = ["RunConfig", "aggregate", "run", "run_case"]
+__all__ = ["RunConfig", "aggregate", "run", "run_case", "unavailable_reason"]
 
 Mode = Literal["replay", "record", "live"]
 Against = Literal["provider", "simulator"]
@@ -53,7 +54,7 @@ REPLAY_KEY = "replay-key-not-a-secret"
 # only with one of x-portkey-provider / -virtual-key / -config [portkey.ai/docs/api-reference/inference-api/headers].
 SIMULATOR_HEADERS: dict[str, dict[str, str]] = {"portkey": {"x-portkey-provider": "openai"}}
 # Worst first: the cell of a capability is the worst status among its cases.
-_SEVERITY: tuple[Status, ...] = ("fail", "stale", "unavailable", "skipped", "unsupported", "pass")
+_SEVERITY: tuple[Status, ...] = ("fail", "invalid", "stale", "unavailable", "skipped", "unsupported", "pass")
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ def _declared_outcome(target: _Target) -> _Outcome:
         if case.expect_error and isinstance(exc, case.expect_error):
             return _Outcome("pass", f"raised {type(exc).__name__} as expected")
         if isinstance(exc, (RateLimitError, ServerError, APIConnectionError)) and not case.expect_error:
-            return _Outcome("unavailable", str(exc))
+            return _Outcome("unavailable", unavailable_reason(exc))
         return _Outcome("fail", str(exc))
     except (CheckFailed, AllosError) as exc:
         return _Outcome("fail", str(exc))
@@ -201,6 +202,15 @@ def _declared_outcome(target: _Target) -> _Outcome:
         expected = " or ".join(cls.__name__ for cls in case.expect_error)
         return _Outcome("fail", f"expected {expected}, but the call succeeded")
     return _Outcome("pass")
+
+
+def unavailable_reason(exc: ProviderError) -> str:
+    """Why a provider could not judge the case; a 429 says how long it asked to wait (the transport does not retry
+    past its cap), so the reader knows whether a later run can succeed."""
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(exc, RateLimitError) and isinstance(retry_after, (int, float)):
+        return f"{exc} (rate limited; the provider asks to retry after {retry_after:g} s)"
+    return str(exc)
 
 
 def _undeclared_outcome(target: _Target) -> _Outcome:
@@ -232,7 +242,7 @@ def run_case(spec: ProviderSpec, case: Case, config: RunConfig, endpoint: str | 
         source=source,
         duration_s=round(time.perf_counter() - started, 4),
         cassette=str(cassette) if cassette.exists() else None,
-        command=config.refresh_command(spec.name, case) if outcome.status == "stale" else None,
+        command=config.refresh_command(spec.name, case) if outcome.status in ("stale", "invalid") else None,
     )
 
 
@@ -263,9 +273,13 @@ def _secret_headers(spec: ProviderSpec) -> list[str]:
 def _replay(target: _Target, cassette: Path) -> _Outcome:
     import vcr.errors
 
-    if not cassette.exists():
+    if not cassette.exists() and not cassette.is_symlink():
         return _Outcome("stale", f"no cassette at {cassette}")
-    with make_vcr(record=False).use_cassette(str(cassette)) as recorded:
+    with contextlib.ExitStack() as stack:
+        try:  # vcrpy loads the file through the validating reader here, before it patches anything
+            recorded = stack.enter_context(make_vcr(record=False).use_cassette(str(cassette)))
+        except CassetteInvalid as exc:
+            return _Outcome("invalid", str(exc))
         try:
             outcome = _declared_outcome(target)
         except vcr.errors.CannotOverwriteExistingCassetteException:

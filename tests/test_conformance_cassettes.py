@@ -9,7 +9,10 @@ import httpx
 import pytest
 import yaml
 
-from conformance.cassettes import RechunkingTransport, canonical_body, cut_points, make_vcr
+from conformance.cassettes import RechunkingTransport, canonical_body, cassette_meta, cut_points, make_vcr
+
+# Replay reads cassettes through the validating reader, which wants the meta block every recording carries.
+META = cassette_meta("test", "2026-12-02T00:00:00+00:00")
 
 
 def test_canonical_body_ignores_key_order_and_spacing() -> None:
@@ -62,7 +65,7 @@ def test_recorded_cassette_is_readable_and_scrubbed(tmp_path: Path, monkeypatch:
 def test_replay_matches_canonical_json_and_recuts_streams(tmp_path: Path) -> None:
     stream = b"".join(f"data: {i}\n\n".encode() for i in range(50))
     cassette = tmp_path / "s.yaml"
-    with make_vcr(record=True).use_cassette(str(cassette)):
+    with make_vcr(record=True, meta=META).use_cassette(str(cassette)):
         with httpx.Client(transport=_serve(stream, "text/event-stream")) as client:
             client.post("http://127.0.0.1:1/x", json={"a": 1, "b": 2})
     assert "|" in cassette.read_text()  # the stream is a literal block, readable as on the wire
@@ -79,7 +82,7 @@ def test_replay_refuses_a_changed_body(tmp_path: Path) -> None:
     import vcr.errors
 
     cassette = tmp_path / "j.yaml"
-    with make_vcr(record=True).use_cassette(str(cassette)):
+    with make_vcr(record=True, meta=META).use_cassette(str(cassette)):
         with httpx.Client(transport=_serve(b"{}", "application/json")) as client:
             client.post("http://127.0.0.1:1/x", json={"a": 1})
     with make_vcr(record=False).use_cassette(str(cassette)):

@@ -31,6 +31,13 @@ STALE = Result(
     provider="mistral", capability="chat", status="stale", reason="chat: no cassette", command="allos-conform ..."
 )
 UNSUPPORTED = Result(provider="perplexity", capability="tools", status="unsupported", reason="declared")
+INVALID = Result(
+    provider="groq",
+    capability="streaming",
+    status="invalid",
+    reason="streaming: cassette c.yaml is invalid: interactions is 5, expected a list of recorded exchanges",
+    command="allos-conform --providers groq -k streaming --mode record --against simulator",
+)
 
 
 @pytest.mark.parametrize(
@@ -42,8 +49,21 @@ UNSUPPORTED = Result(provider="perplexity", capability="tools", status="unsuppor
         ([PASS, STALE], 3),
         ([STALE, FAIL], 1),
         ([Result(provider="x", capability="chat", status="skipped")], 0),
+        ([PASS, INVALID], 4),
+        ([STALE, INVALID], 4),
+        ([INVALID, FAIL], 1),
     ],
-    ids=["pass", "unsupported-is-fine", "fail", "stale", "fail-outranks-stale", "skipped"],
+    ids=[
+        "pass",
+        "unsupported-is-fine",
+        "fail",
+        "stale",
+        "fail-outranks-stale",
+        "skipped",
+        "invalid",
+        "invalid-outranks-stale",
+        "fail-outranks-invalid",
+    ],
 )
 def test_exit_code(results: list[Result], code: int) -> None:
     assert exit_code(results) == code
@@ -120,3 +140,19 @@ def test_rich_rendering_shows_every_alias_and_the_failures() -> None:
     for alias in ("groq", "mistral", "x"):
         assert alias in out
     assert "Not passing" in out and "[bold]" in out and "refresh: allos-conform ..." in out
+
+
+def test_invalid_cells_are_rendered_everywhere_with_their_reason_and_command() -> None:
+    report = _report(PASS, INVALID)
+    assert report.counts()["invalid"] == 1
+    markdown = render_markdown(report)
+    assert f"| groq | ✓ | {SYMBOLS['invalid']} |" in markdown  # columns: chat, streaming
+    assert "interactions is 5, expected a list" in markdown and "invalid: the cassette file" in markdown
+    page = render_html(report)
+    assert 'class="invalid"' in page and ".invalid{" in page and "interactions is 5" in page
+    buffer = io.StringIO()
+    render_rich(report, Console(file=buffer, width=200, color_system=None, force_terminal=False))
+    out = buffer.getvalue()
+    assert "1 invalid" in out and "groq / streaming: streaming: cassette c.yaml is invalid" in out
+    assert "refresh: allos-conform --providers groq -k streaming" in out
+    assert json.loads(report.model_dump_json())["results"][1]["status"] == "invalid"
