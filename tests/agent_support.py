@@ -1,8 +1,9 @@
-"""Shared by the agent and CLI tests: a display that records what it was shown, the test key, and simulators that
-start once per module and stop in parallel."""
+"""Shared by the agent and CLI tests: a display that records what it was shown, the test key, simulators that start
+once per module and stop in parallel, and session files that are not sessions."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -75,3 +76,34 @@ def config_for(sim: Simulator, workdir: Path, **settings: Any) -> AgentConfig:
 def new_requests(sim: Simulator, since: int) -> list[Received]:
     """The chat requests `sim` received after the first `since`."""
     return [r for r in sim.requests[since:] if r.method == "POST"]
+
+
+# --- session files that are not sessions ---------------------------------------------------------------------------
+
+BAD_SESSIONS = {
+    "nested-too-deep": b'{"version": 1, "provider": "groq", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "top-level-list": b'[{"version": 1, "provider": "groq"}]',
+    "messages-not-a-list": b'{"version": 1, "provider": "groq", "messages": 5}',
+    "settings-wrong-type": b'{"version": 1, "provider": "groq", "settings": {"max_tokens": "many"}}',
+    "a-number": b"42",
+    "not-utf8": b'{"version": 1, "provider": "gr\xff\xfeoq"}',
+    "empty": b"",
+}
+
+
+def bad_session(tmp_path: Path, kind: str) -> Path:
+    """A file (or something else) at a session path that is not a session."""
+    path = tmp_path / f"{kind}.json"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # a writer never comes: reading it must not wait for one
+    elif kind == "below-a-file":
+        (tmp_path / "plain").write_text("x", encoding="utf-8")
+        path = tmp_path / "plain" / "s.json"  # unreadable: its directory is a file (root reads any mode)
+    else:
+        path.write_bytes(BAD_SESSIONS[kind])
+    return path
+
+
+BAD_SESSION_KINDS = [*BAD_SESSIONS, "directory", "fifo", "below-a-file"]

@@ -4,6 +4,7 @@ reading what was written, never by reading the code."""
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from agent_support import KEY, RecordingDisplay, config_for, simulators
+from loopback import LoopbackServer, json_reply
 from typer.testing import CliRunner
 
 from allos.agent import Agent, AgentConfig, Session
@@ -103,3 +105,50 @@ def test_cli_never_prints_or_saves_the_key(
     assert result.exit_code == 0, result.output
     assert _received_key(sims["groq"]) and "allos.agent: config: AgentConfig(provider='groq'" in result.stderr
     assert KEY not in result.output and KEY not in session.read_text(encoding="utf-8")
+
+
+def _completion(text: str | None = None, call: tuple[str, str] | None = None) -> dict[str, object]:
+    message: dict[str, object] = {"role": "assistant", "content": text}
+    if call is not None:
+        message["tool_calls"] = [
+            {"id": "call_1", "type": "function", "function": {"name": call[0], "arguments": call[1]}}
+        ]
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if call else "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+
+
+def test_a_session_scrubs_a_key_the_provider_echoed(loopback: LoopbackServer, workdir: Path) -> None:
+    # The model answers with the key verbatim: in a tool call's arguments, then (through the tool's result, which
+    # names the missing file) in a tool result, then in its text.
+    loopback.push(
+        json_reply(_completion(call=("read_file", json.dumps({"path": f"{KEY}.txt"})))),
+        json_reply(_completion(text=f"Your key is {KEY}; the header is {HEADER_SECRET}.")),
+    )
+    config = AgentConfig(
+        provider="chat_completions",
+        base_url=loopback.url("/v1"),
+        model="scripted",
+        api_key=KEY,
+        headers={"x-extra": HEADER_SECRET},
+        workdir=workdir,
+        stream=False,
+        max_retries=0,
+    )
+    path = workdir / "session.json"
+    with Agent(config, display=RecordingDisplay()) as agent:
+        result = agent.run("what is my key?")
+        agent.session().save(path)
+    assert loopback.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert KEY in result.text and KEY in result.messages[3].text  # really echoed: it is in memory, as it came
+    text = path.read_text(encoding="utf-8")
+    assert KEY not in text and HEADER_SECRET not in text
+    saved = Session.load(path).messages
+    assert saved[2].tool_calls[0].arguments == {"path": "[REDACTED].txt"}
+    assert saved[3].text == "no such file: [REDACTED].txt"
+    assert saved[4].text == "Your key is [REDACTED]; the header is [REDACTED]."

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from agent_support import BAD_SESSION_KINDS, bad_session
 
 from allos.agent import Session, SessionError, SessionSettings
 from allos.agent import session as session_module
@@ -97,3 +98,31 @@ def test_same_provider_keeps_its_settings_another_drops_them() -> None:
 def test_a_session_for_an_unknown_provider_says_so() -> None:
     with pytest.raises(ConfigurationError, match="unknown provider 'gone'"):
         Session(provider="gone").config()
+
+
+@pytest.mark.parametrize("kind", BAD_SESSION_KINDS)
+def test_every_bad_session_file_is_one_typed_error(tmp_path: Path, kind: str) -> None:
+    path = bad_session(tmp_path, kind)
+    with pytest.raises(SessionError) as caught:
+        Session.load(path)
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message
+    assert "is not an allos session" in message or "cannot read session" in message
+    assert caught.value.__cause__ is None  # no chained exception to print below it
+
+
+def test_scrubbed_replaces_secrets_everywhere_and_keeps_the_rest() -> None:
+    key = "sk-live-0123456789abcdef"
+    call = ToolCall(id="call_1", name="read_file", arguments={"path": f"{key}.txt", key: [key]})
+    session = Session(
+        provider="groq",
+        messages=(
+            Message(role="user", content=f"my key is {key}"),
+            Message(role="assistant", tool_calls=(call,), reasoning=f"the user said {key}"),
+            Message(role="tool", tool_call_id="call_1", content=f"no such file: {key}.txt", is_error=True),
+        ),
+    )
+    scrubbed = session.scrubbed([key, ""])
+    assert key not in scrubbed.to_json() and scrubbed.to_json().count("[REDACTED]") == 6
+    assert scrubbed.messages[1].tool_calls[0].arguments == {"path": "[REDACTED].txt", "[REDACTED]": ["[REDACTED]"]}
+    assert SESSION.scrubbed([key]) is SESSION and session.scrubbed([]) is session

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_support import KEY, new_requests, simulators
+from agent_support import BAD_SESSION_KINDS, KEY, bad_session, new_requests, simulators
 from typer.testing import CliRunner, Result
 
 from allos.agent import Session
@@ -229,3 +229,11 @@ def test_a_session_that_is_not_text_is_refused(workdir: Path) -> None:
     binary = workdir / "s.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     assert_one_error_line(allos("hi", "-p", "ollama", "--session", str(binary)), 2, "not UTF-8 text")
+
+
+@pytest.mark.parametrize("kind", BAD_SESSION_KINDS)
+def test_every_bad_session_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
+    path = bad_session(tmp_path, kind)
+    result = allos("hi", "-p", "ollama", "--session", str(path))
+    assert_one_error_line(result, 2, str(path))
+    assert "is not an allos session" in result.stderr or "cannot read session" in result.stderr

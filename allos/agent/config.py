@@ -18,6 +18,7 @@ base URL, key, headers) are reset by `with_provider`, so one provider's endpoint
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -90,6 +91,20 @@ class AgentConfig(BaseModel):
     def replace(self, **settings: Any) -> AgentConfig:
         """A copy with `settings` changed, validated (unlike `model_copy(update=...)`)."""
         return self.model_validate({**self._values(), **settings})
+
+    def known_secrets(self) -> tuple[str, ...]:
+        """Every secret value a run with this config may send: the key (given, or from the alias's key variable) and
+        the extra header values (with and without an auth scheme such as "Bearer "). For scrubbing, never for use."""
+        from allos.providers.registry import get_spec
+
+        key_env = get_spec(self.provider).api_key_env
+        values = [
+            self.api_key.get_secret_value() if self.api_key is not None else "",
+            os.environ.get(key_env, "").strip() if key_env else "",
+        ]
+        for value in self.headers.values():
+            values += [value, value.split(" ", 1)[-1]]
+        return tuple(dict.fromkeys(value for value in values if value))
 
     def make_provider(self) -> Provider:
         """A ready `Provider` for these settings (a `ConfigurationError` names what is missing)."""

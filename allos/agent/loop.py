@@ -129,9 +129,11 @@ class Agent:
         self.config, self._provider, self._chat_only_noted = config, None, False
 
     def session(self) -> Session:
-        """The conversation so far, ready to `save`."""
+        """The conversation so far, ready to `save`: the key and header values this agent holds are scrubbed from
+        its text (a provider or a tool may have echoed them)."""
         model = self._provider.model if self._provider is not None else self.config.model
-        return Session.from_config(self.config, tuple(self.messages), model=model)
+        session = Session.from_config(self.config, tuple(self.messages), model=model)
+        return session.scrubbed(self.config.known_secrets())
 
     def close(self) -> None:
         if self._provider is not None:

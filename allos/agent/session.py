@@ -17,22 +17,30 @@ What a session file holds: the messages, the provider, the model, and the settin
 `Session` model has no field for them), and never what grants permissions (approval, paths outside the working
 directory): a session file someone hands you cannot make the agent run commands without asking.
 
+Known secrets are scrubbed from saved text: `Agent.session()` replaces the API key and the extra header values the
+agent holds wherever they appear in the messages (content, tool arguments, tool results), since a provider or a tool
+may echo them back. Reading a session answers every bad file (not JSON, nested too deep, the wrong structure, not
+UTF-8, a directory, a FIFO, unreadable) with one `SessionError`.
+
 Policy: files are written atomically (a temporary file in the same directory, flushed to disk, then `os.replace`),
 so a crash leaves the old session or the new one, never a truncated file. The file is private to its owner (0600).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from allos.agent.config import DEFAULT_MAX_ITERATIONS, AgentConfig
-from allos.errors import AllosError
+from allos.errors import AllosError, redact
 from allos.providers.registry import get_spec
 from allos.types import Message
 
@@ -105,20 +113,53 @@ class Session(BaseModel):
         }
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
+    def scrubbed(self, secrets: Iterable[str]) -> Session:
+        """This session with every occurrence of each secret in its text replaced by `[REDACTED]`."""
+        values = [secret for secret in secrets if secret]
+        if not values:
+            return self
+        data = self.model_dump(mode="json")
+        cleaned = _redact_json(data, values)
+        return self if cleaned == data else type(self).model_validate(cleaned)
+
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Session:
         """Read a session file; `SessionError` says what is wrong with it."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = _read_regular(Path(path)).decode("utf-8")
         except OSError as exc:
-            raise SessionError(f"cannot read session {path}: {exc.strerror or exc}") from exc
+            raise SessionError(f"cannot read session {path}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise SessionError(f"{path} is not an allos session: not UTF-8 text") from None
         try:
             return cls.model_validate(json.loads(text))
-        except (ValueError, ValidationError) as exc:
+        except RecursionError:
+            raise SessionError(f"{path} is not an allos session: its JSON is nested too deeply") from None
+        except (ValueError, TypeError) as exc:  # JSON errors and pydantic's ValidationError are ValueErrors
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SessionError(f"{path} is not an allos session: {first}") from None
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of the regular file at `path`; OSError for anything else (a FIFO is never waited on)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return handle.read()
+
+
+def _redact_json(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact(key, secrets): _redact_json(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(item, secrets) for item in value]
+    return value
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -196,8 +196,14 @@ def _summary(result: AgentResult) -> None:
 
 
 def _load_session(path: Path | None) -> Session | None:
-    if path is None or not path.exists():
+    if path is None:
+        return None
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
         return None  # a new session: written after the first answer
+    except OSError as exc:  # e.g. a path through a file: it could not be written either
+        raise _Stop(f"cannot read session {path}: {exc.strerror or exc}", EXIT_USAGE) from None
     try:
         return Session.load(path)
     except AllosError as exc:
@@ -213,9 +219,8 @@ def _fail(message: str, code: int, agent: Agent | None = None) -> int:
 
 
 def _keys(config: AgentConfig) -> list[str]:
-    """Every key this run may use: the one given, and the one in the provider's variable."""
-    given = config.api_key.get_secret_value() if config.api_key is not None else ""
-    return [key for key in (given, _env(get_spec(config.provider).api_key_env)) if key]
+    """Every secret this run may use: the key given or in the provider's variable, and the header values."""
+    return list(config.known_secrets())
 
 
 def _env(name: str | None) -> str:
