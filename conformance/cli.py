@@ -247,6 +247,22 @@ def drift(
     raise typer.Exit(1 if changes and fail_on_drift else 0)
 
 
+@app.command()
+def fidelity(
+    cassettes: Annotated[list[Path], typer.Argument(help="Cassettes recorded live (files or directories).")],
+    out: Annotated[Path, typer.Option(help="Where fidelity.json and fidelity.md are written.")] = Path(
+        "reports/fidelity"
+    ),
+    min_agreement: Annotated[
+        float | None, typer.Option(help="Exit 1 when fewer than this % of measurable verdicts agree.")
+    ] = None,
+) -> None:
+    """Replay real recorded requests against the simulators: verdicts, statuses and shapes compared, per alias."""
+    from conformance.fidelity import fidelity_command
+
+    raise typer.Exit(fidelity_command(make_console(), cassettes, out, min_agreement))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `allos-conform` script; returns the exit code (usage errors print one line, exit 2)."""
     try:
