@@ -66,3 +66,17 @@ def loopback(loopback_server: LoopbackServer) -> Iterator[LoopbackServer]:
     unscripted = [f"{r.method} {r.path}" for r in loopback_server.unscripted]
     loopback_server.reset()
     assert not unscripted, f"requests reached the loopback server with no reply scripted: {unscripted}"
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[Any]:
+    """llama.cpp's real `llama-server` with the tiny deterministic model, one per session (tests/test_llamacpp*.py).
+
+    Not built: the tests fail with the command that builds it, never skip (CI builds it first)."""
+    from conformance import llamacpp
+
+    binary = llamacpp.binary_path()
+    if not binary.exists():
+        pytest.fail(f"llama-server is not built at {binary}; run: {llamacpp.build_command()}")
+    with llamacpp.Server(binary, llamacpp.ready_model()) as server:
+        yield server

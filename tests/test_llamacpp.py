@@ -6,7 +6,6 @@ these tests with that command rather than skipping them."""
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,15 +13,6 @@ import pytest
 from conformance import llamacpp
 
 pytestmark = pytest.mark.network
-
-
-@pytest.fixture(scope="session")
-def llama_server() -> Iterator[llamacpp.Server]:
-    binary = llamacpp.binary_path()
-    if not binary.exists():
-        pytest.fail(f"llama-server is not built at {binary}; run: {llamacpp.build_command()}")
-    with llamacpp.Server(binary, llamacpp.ready_model()) as server:
-        yield server
 
 
 def test_model_is_byte_identical_on_every_run(tmp_path: pathlib.Path) -> None:
