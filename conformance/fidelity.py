@@ -369,8 +369,10 @@ def _short(body: bytes) -> str:
 def _replay_headers(recorded: Recorded, alias: str) -> dict[str, str]:
     from allos.providers.registry import get_spec
 
-    headers = {k: v for k, v in recorded.request_headers.items() if k in KEPT_REQUEST_HEADERS and k != "accept"}
     spec = get_spec(alias)
+    # The harness's allow-list, plus the alias's own non-secret headers (Portkey's routing) when they were recorded.
+    kept = KEPT_REQUEST_HEADERS | {h.name.lower() for h in spec.headers if not h.secret}
+    headers = {k: v for k, v in recorded.request_headers.items() if k in kept and k != "accept"}
     if spec.api_key_required:
         headers[spec.auth_header.lower()] = f"{spec.auth_scheme} {FIDELITY_KEY}".strip()
     return headers

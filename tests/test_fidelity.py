@@ -107,6 +107,10 @@ def _flavours(root: Path) -> None:
         ),
         _interaction("https://example.invalid/v1/chat/completions", dumps(_chat_request()), 200, {"string": "{}"}),
     )
+    # Portkey routes by a non-secret header: replayed when the recording kept it.
+    portkey = _interaction("https://api.portkey.ai/v1/chat/completions", dumps(_chat_request()), 200, _chat_answer())
+    portkey["request"]["headers"] = JSON_HEADERS | {"x-portkey-provider": ["openai"]}
+    _write(root / "portkey.yaml", portkey)
     (root / "broken.yaml").write_text("interactions: 3\n", encoding="utf-8")
     # The project's own format, recorded against the groq simulator: it must agree in verdict and shape.
     shutil.copy(REPO / "cassettes" / "groq" / "chat.yaml", root / "own.yaml")
@@ -135,6 +139,7 @@ def test_fidelity_reads_every_flavour_and_counts_verdicts(report: dict[str, Any]
     # standard, mapping, gzip, base64, stream: measured; the mapping one's unknown model is the one disagreement.
     assert (chat["measurable"], chat["agreeing"]) == (5, 4)
     assert report["aliases"]["anthropic"] == report["aliases"]["anthropic"] | {"measurable": 1, "agreeing": 1}
+    assert report["aliases"]["portkey"] == report["aliases"]["portkey"] | {"measurable": 1, "agreeing": 1}
     assert report["aliases"]["groq"]["agreeing"] == report["aliases"]["groq"]["measurable"] >= 1
     verdicts = [d for d in report["disagreements"] if d["real_status"] != d["sim_status"]]
     assert [(Path(d["where"]).name, d["real_status"], d["sim_status"]) for d in verdicts] == [
