@@ -18,6 +18,7 @@ alias has. A malformed cassette is one line of the report. Exit: 0, or 1 when `-
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -562,14 +563,14 @@ def render_markdown(summary: Summary) -> str:
 
 
 def render_rich(summary: Summary, console: Any) -> None:
+    """The table, then every verdict disagreement (shape-only ones are counted; the files list them all)."""
     from rich.table import Table
 
     data = summarise(summary)
     table = Table(title="Simulator fidelity on real traffic")
-    for column in ("alias", "measurable", "agreeing", "%", "same status", "shape", "unmeasurable"):
-        table.add_column(column)
+    for column in ("alias", "measurable", "agreeing", "%", "same status", "shape", "apart"):
+        table.add_column(column, no_wrap=True)
     for alias, row in data["aliases"].items():
-        apart = ", ".join(f"{reason}: {n}" for reason, n in sorted(row["unmeasurable"].items()))
         table.add_row(
             alias,
             str(row["measurable"]),
@@ -577,14 +578,20 @@ def render_rich(summary: Summary, console: Any) -> None:
             f"{row['agreement_pct']:.1f}",
             str(row["status_agreeing"]),
             f"{row['shape_agreeing']}/{row['shape_compared']}",
-            apart,
+            str(sum(row["unmeasurable"].values())),
         )
     console.print(table)
-    for o in summary.disagreements():
-        console.print(f"{o.where} ({o.alias}): real {o.real_status} / simulator {o.sim_status} {o.shape}"[:400])
-    apart = ", ".join(f"{reason}: {n}" for reason, n in sorted(data["unmeasurable"].items()))
-    console.print(f"not measurable: {apart or 'none'}; unreadable cassettes: {len(data['unreadable'])}")
-    console.print(f"{data['agreeing']} of {data['measurable']} agree ({data['agreement_pct']}%) in {data['seconds']}s")
+    say = functools.partial(console.print, markup=False)  # cassette names carry brackets
+    disagreements = summary.disagreements()
+    for o in (o for o in disagreements if not o.verdict_agrees):
+        say(f"{o.where} ({o.alias}): real {o.real_status} / simulator {o.sim_status}: {o.sim_body[:120]}")
+    shape_only = sum(o.verdict_agrees for o in disagreements)
+    say(f"{shape_only} answers with the right verdict differ in shape (listed in fidelity.md/.json)")
+    for reason, count in sorted(data["unmeasurable"].items()):
+        say(f"not measurable: {reason}: {count}")
+    for path, reason in summary.unreadable:
+        say(f"unreadable: {path}: {reason}")
+    say(f"{data['agreeing']} of {data['measurable']} agree ({data['agreement_pct']}%) in {data['seconds']}s")
 
 
 def write_fidelity_reports(summary: Summary, directory: Path) -> list[Path]:
