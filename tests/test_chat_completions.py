@@ -749,7 +749,7 @@ def test_parse_response_refuses_a_body_that_is_not_an_object(body: Any) -> None:
             completion({"tool_calls": [{"id": "x", "function": {"arguments": "{}"}}]}),
             r"tool_calls\[0\] has no function",
         ),
-        (completion({"tool_calls": ["x"]}), r"tool_calls\[0\] has no function"),
+        (completion({"tool_calls": ["x"]}), r"choices\[0\]\.message\.tool_calls\[0\] is str, expected an object"),
     ],
     ids=[
         "empty-choices",

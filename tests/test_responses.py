@@ -592,8 +592,11 @@ def test_parse_response_refuses_a_body_that_is_not_an_object(body: Any) -> None:
     [
         (None, "no output list"),
         ("text", "no output list"),
-        (["text"], "output item is str"),
-        ([{"type": "function_call", "call_id": "c", "arguments": "{}"}], "function_call output item has no name"),
+        (["text"], r"output\[0\] is str, expected an object"),
+        (
+            [{"type": "function_call", "call_id": "c", "arguments": "{}"}],
+            r"output\[0\] is a function_call output item that has no name",
+        ),
     ],
     ids=["missing", "string", "item-not-object", "call-without-name"],
 )

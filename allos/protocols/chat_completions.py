@@ -30,9 +30,11 @@ from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
+from allos import _json
 from allos.errors import IncompleteStreamError, InvalidRequestError, ProviderError, ResponseParseError
 from allos.protocols._errors import error_from_payload, error_from_response
 from allos.protocols._ids import IdFormat, remap_tool_call_ids
+from allos.protocols._read import Answer, Obj
 from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
@@ -327,104 +329,107 @@ def finish_reason(native: str | None, has_tool_calls: bool) -> FinishReason:
     return _FINISH_REASON.get(native, "other")
 
 
-def parse_usage(data: Any) -> Usage | None:
-    """Usage from `usage` (or Groq's `x_groq.usage`); DeepSeek's cache counts and xAI's separate reasoning included."""
+def parse_usage(data: Any, *, provider: str = "chat_completions") -> Usage | None:
+    """Usage from `usage` (or Groq's `x_groq.usage`); DeepSeek's cache counts and xAI's separate reasoning included.
+    None when there is no usage object; a count of the wrong type is a ResponseParseError."""
     if not isinstance(data, Mapping):
         return None
-    prompt = data.get("prompt_tokens") or 0
-    completion = data.get("completion_tokens") or 0
-    prompt_details = data.get("prompt_tokens_details") or {}
-    completion_details = data.get("completion_tokens_details") or {}
-    cached = prompt_details.get("cached_tokens")
+    return _usage(Obj(data, "usage", Answer(provider, f"{PATH} answer")))
+
+
+def _usage(data: Obj) -> Usage:
+    prompt_details = data.obj("prompt_tokens_details")
+    completion_details = data.obj("completion_tokens_details")
+    cached = prompt_details.integer("cached_tokens") if prompt_details else None
     if cached is None:
-        cached = data.get("prompt_cache_hit_tokens")  # DeepSeek [any-llm deepseek/utils.py]
+        cached = data.integer("prompt_cache_hit_tokens")  # DeepSeek [any-llm deepseek/utils.py]
     return Usage(
-        input_tokens=prompt,
-        output_tokens=completion,
-        total_tokens=data.get("total_tokens"),
+        input_tokens=data.integer("prompt_tokens") or 0,
+        output_tokens=data.integer("completion_tokens") or 0,
+        total_tokens=data.integer("total_tokens"),
         cached_input_tokens=cached,
-        cache_write_tokens=prompt_details.get("cache_write_tokens"),
-        reasoning_tokens=completion_details.get("reasoning_tokens"),
+        cache_write_tokens=prompt_details.integer("cache_write_tokens") if prompt_details else None,
+        reasoning_tokens=completion_details.integer("reasoning_tokens") if completion_details else None,
     )
 
 
-def _content_text(content: Any) -> tuple[str, str | None]:
+def _usage_of(data: Obj) -> Usage | None:
+    usage = data.obj("usage")
+    if usage is None:
+        x_groq = data.obj("x_groq")
+        usage = x_groq.obj("usage") if x_groq else None
+    return _usage(usage) if usage is not None else None
+
+
+def _content_text(message: Obj) -> tuple[str, str | None]:
     """(text, reasoning) from a message's content: a string, or a list of parts (Mistral reasoning models send
-    `thinking` chunks in the list [litellm mistral transformation])."""
-    if content is None:
-        return "", None
-    if isinstance(content, str):
-        return content, None
+    `thinking` chunks in the list [litellm mistral transformation]); parts of other types carry nothing canonical."""
+    content = message.get("content")
+    if content is None or isinstance(content, str):
+        return content or "", None
     texts: list[str] = []
     thoughts: list[str] = []
-    for part in content if isinstance(content, list) else []:
-        if not isinstance(part, Mapping):
-            continue
-        if part.get("type") == "text":
-            texts.append(str(part.get("text", "")))
-        elif part.get("type") == "thinking":
-            thoughts.append(_thinking_text(part.get("thinking")))
+    for part in message.objects("content", skip_others=True):
+        kind = part.string("type")
+        if kind == "text":
+            texts.append(part.text("text"))
+        elif kind == "thinking":
+            thoughts.append(_thinking_text(part))
     return "".join(texts), ("".join(thoughts) or None)
 
 
-def _thinking_text(inner: Any) -> str:
-    if isinstance(inner, list):
-        return "".join(str(item.get("text", "")) for item in inner if isinstance(item, Mapping))
-    return str(inner or "")
+def _thinking_text(part: Obj) -> str:
+    if isinstance(part.get("thinking"), list):
+        return "".join(item.text("text") for item in part.objects("thinking", skip_others=True))
+    return part.text("thinking")
 
 
 def _reasoning_of(message: Mapping[str, Any]) -> str | None:
     # DeepSeek and LocalAI: `reasoning_content`; OpenRouter and Ollama: `reasoning` [pyd-ai deepseek.py, ollama.py].
+    # Anything but a string (OpenRouter's `reasoning_details` objects) carries no canonical text.
     value = message.get("reasoning_content") or message.get("reasoning")
     return value if isinstance(value, str) and value else None
 
 
-def _parse_tool_calls(raw: Any, provider: str) -> tuple[ToolCall, ...]:
-    if not raw:
-        return ()
-    if not isinstance(raw, list):
-        raise ResponseParseError(f"message.tool_calls is {type(raw).__name__}, expected a list", provider=provider)
+def _parse_tool_calls(message: Obj) -> tuple[ToolCall, ...]:
     calls = []
-    for position, item in enumerate(raw):
-        function = item.get("function") if isinstance(item, Mapping) else None
-        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
-            raise ResponseParseError(f"message.tool_calls[{position}] has no function name", provider=provider)
-        arguments = function.get("arguments")
-        text = json.dumps(arguments) if isinstance(arguments, Mapping) else arguments
-        call_id = item.get("id") or f"call_{position}"  # some local servers send none
-        calls.append(ToolCall.from_json(str(call_id), function["name"], text))
+    for position, item in enumerate(message.objects("tool_calls")):
+        function = item.obj("function")
+        name = function.string("name") if function else None
+        if function is None or name is None:
+            raise item.fail("has no function name")
+        call_id = item.string("id") or f"call_{position}"  # some local servers send none
+        calls.append(ToolCall.from_json(call_id, name, function.arguments("arguments")))
     return tuple(calls)
 
 
 def parse_response(body: Any, *, provider: str = "chat_completions") -> ChatResponse:
     """The canonical answer from a `chat.completion` body; an error sent with status 200 is raised as one."""
-    if not isinstance(body, Mapping):
-        raise ResponseParseError(f"expected a JSON object, got {type(body).__name__}", provider=provider)
-    if body.get("error"):
-        raise error_from_payload(provider, body)  # OpenRouter sends some errors with 200 [openrouter.ai/docs/errors]
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], Mapping):
-        raise ResponseParseError("the body has no choices[0]", provider=provider)
-    choice = choices[0]
-    message = choice.get("message")
-    if not isinstance(message, Mapping):
-        raise ResponseParseError("choices[0] has no message object", provider=provider)
-    text, content_reasoning = _content_text(message.get("content"))
-    tool_calls = _parse_tool_calls(message.get("tool_calls"), provider)
-    native = choice.get("finish_reason")
-    x_groq = body.get("x_groq")
-    usage = parse_usage(body.get("usage")) or parse_usage(x_groq.get("usage") if isinstance(x_groq, Mapping) else None)
+    answer = Obj.root(body, Answer(provider, f"{PATH} answer"))
+    if answer.get("error"):
+        # OpenRouter sends some errors with 200 [openrouter.ai/docs/errors]
+        raise error_from_payload(provider, answer.data)
+    choices = answer.array("choices")
+    if not choices or not isinstance(choices[0], Mapping):
+        raise answer.fail("has no choices[0]")
+    choice = answer.objects("choices", skip_others=True)[0]
+    message = choice.obj("message")
+    if message is None:
+        raise choice.fail("has no message object")
+    text, content_reasoning = _content_text(message)
+    tool_calls = _parse_tool_calls(message)
+    native = choice.string("finish_reason")
     return ChatResponse(
         text=text,
         tool_calls=tool_calls,
         finish_reason=finish_reason(native, bool(tool_calls)),
         native_finish_reason=native,
-        usage=usage or Usage(),
-        model=body.get("model"),
+        usage=_usage_of(answer) or Usage(),
+        model=answer.string("model"),
         provider=provider,
-        id=body.get("id"),
-        reasoning=_reasoning_of(message) or content_reasoning,
-        refusal=message.get("refusal") or None,
+        id=answer.string("id"),
+        reasoning=_reasoning_of(message.data) or content_reasoning,
+        refusal=message.string("refusal") or None,
         raw=dict(body),
     )
 
@@ -474,13 +479,15 @@ class StreamDecoder:
     Tool-call fragments are joined by `index` (or by id, for servers that omit the index [python-genai#2868]); a
     usage-only final chunk (`choices: []`) and Groq's `x_groq.usage` become `UsageUpdate`; an `error` payload inside
     the 200 stream raises the matching ProviderError; the last event is always `StreamEnd` with the assembled
-    answer. A stream that stops before a finish reason or `[DONE]` raises `IncompleteStreamError` with what arrived.
+    answer. A stream that stops before a finish reason or `[DONE]` raises `IncompleteStreamError` with what arrived;
+    a chunk of the wrong shape raises `ResponseParseError` naming the event and the field.
     """
 
     def __init__(self, *, provider: str = "chat_completions", key_env: str | None = None) -> None:
         self.provider = provider
         self._key_env = key_env
         self._sse = SSEDecoder()
+        self._events = 0
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._refusal: list[str] = []
@@ -536,66 +543,57 @@ class StreamDecoder:
         )
 
     def _on_data(self, data: str, events: list[StreamEvent]) -> None:
+        self._events += 1
         if data.startswith("[DONE]"):
             self._end(events)
             return
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(f"a stream chunk is not JSON: {data[:200]!r}", provider=self.provider) from exc
-        if not isinstance(chunk, Mapping):
-            raise ResponseParseError(f"a stream chunk is not an object: {data[:200]!r}", provider=self.provider)
+        answer = Answer(self.provider, f"{PATH} stream event {self._events}", top="the event")
+        chunk = Obj.root(answer.loads(data), answer)
         if chunk.get("error"):
-            raise error_from_payload(self.provider, chunk, key_env=self._key_env)
-        self._model = self._model or chunk.get("model")
-        self._id = self._id or chunk.get("id")
-        choices = chunk.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
+            raise error_from_payload(self.provider, chunk.data, key_env=self._key_env)
+        self._model = self._model or chunk.string("model")
+        self._id = self._id or chunk.string("id")
+        choices = chunk.objects("choices")
+        if choices:
             self._on_choice(choices[0], events)
-        x_groq = chunk.get("x_groq")
-        usage = parse_usage(chunk.get("usage")) or parse_usage(
-            x_groq.get("usage") if isinstance(x_groq, Mapping) else None
-        )
+        usage = _usage_of(chunk)
         if usage is not None:
             self._usage = usage
             events.append(UsageUpdate(usage=usage))
 
-    def _on_choice(self, choice: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        delta = choice.get("delta")
-        if isinstance(delta, Mapping):
-            content = delta.get("content")
-            if isinstance(content, str) and content:
-                self._text.append(content)
-                events.append(TextDelta(text=content))
-            reasoning = _reasoning_of(delta)
-            if reasoning:
-                self._reasoning.append(reasoning)
-                events.append(ReasoningDelta(text=reasoning))
-            refusal = delta.get("refusal")
-            if isinstance(refusal, str):  # streamed beside content [OAS ChatCompletionStreamResponseDelta]
-                self._refusal.append(refusal)
-            fragments = delta.get("tool_calls")
-            if isinstance(fragments, list):
-                for fragment in fragments:
-                    if isinstance(fragment, Mapping):
-                        self._on_fragment(fragment, events)
-        native = choice.get("finish_reason")
+    def _on_choice(self, choice: Obj, events: list[StreamEvent]) -> None:
+        delta = choice.obj("delta")
+        if delta is not None:
+            self._on_delta(delta, events)
+        native = choice.string("finish_reason")
         if native is not None and not self._finished:
             self._native_finish = native
             self._finished = True
             for index, builder in sorted(self._tools.items()):
                 events.append(ToolCallDone(index=index, tool_call=self._build_call(index, builder)))
 
-    def _on_fragment(self, fragment: Mapping[str, Any], events: list[StreamEvent]) -> None:
+    def _on_delta(self, delta: Obj, events: list[StreamEvent]) -> None:
+        content = delta.get("content")
+        if isinstance(content, str) and content:  # a list of parts carries nothing a delta can stream
+            self._text.append(content)
+            events.append(TextDelta(text=content))
+        reasoning = _reasoning_of(delta.data)
+        if reasoning:
+            self._reasoning.append(reasoning)
+            events.append(ReasoningDelta(text=reasoning))
+        refusal = delta.string("refusal")
+        if refusal:  # streamed beside content [OAS ChatCompletionStreamResponseDelta]
+            self._refusal.append(refusal)
+        for fragment in delta.objects("tool_calls"):
+            self._on_fragment(fragment, events)
+
+    def _on_fragment(self, fragment: Obj, events: list[StreamEvent]) -> None:
         index = self._fragment_index(fragment)
         builder = self._tools.setdefault(index, _ToolCallBuilder())
-        raw_function = fragment.get("function")
-        function: Mapping[str, Any] = raw_function if isinstance(raw_function, Mapping) else {}
-        call_id = fragment.get("id") or None
-        name = function.get("name") or None
-        arguments = function.get("arguments") or ""
-        if isinstance(arguments, Mapping):
-            arguments = json.dumps(arguments)
+        function = fragment.obj("function")
+        call_id = fragment.string("id") or None
+        name = (function.string("name") if function else None) or None
+        arguments = (function.arguments("arguments") if function else None) or ""
         if call_id and builder.id is None:
             builder.id = call_id
         if name and builder.name is None:
@@ -604,11 +602,11 @@ class StreamDecoder:
             builder.arguments.append(arguments)
         events.append(ToolCallDelta(index=index, id=call_id, name=name, arguments_delta=arguments))
 
-    def _fragment_index(self, fragment: Mapping[str, Any]) -> int:
-        index = fragment.get("index")
-        if isinstance(index, int):
+    def _fragment_index(self, fragment: Obj) -> int:
+        index = fragment.integer("index")
+        if index is not None:
             return index
-        call_id = fragment.get("id")
+        call_id = fragment.string("id")
         for known, builder in self._tools.items():
             if call_id and builder.id == call_id:
                 return known
@@ -633,7 +631,7 @@ class StreamDecoder:
 
 def _is_json(text: str) -> bool:
     try:
-        json.loads(text)
+        _json.loads(text)
     except ValueError:
         return False
     return True

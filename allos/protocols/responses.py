@@ -44,15 +44,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from allos import _json
 from allos.errors import (
     IncompleteStreamError,
     InvalidRequestError,
     ProviderError,
-    ResponseParseError,
     make_status_error,
 )
 from allos.protocols._errors import error_from_payload, error_from_response
 from allos.protocols._ids import MAX64, IdFormat, remap_tool_call_ids
+from allos.protocols._read import Answer, Obj
 from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
@@ -328,7 +329,7 @@ def _text_format(fmt: ResponseFormat) -> dict[str, Any]:
 # --- response ---------------------------------------------------------------------------------------------------------
 
 
-def parse_usage(data: Any) -> Usage | None:
+def parse_usage(data: Any, *, provider: str = "responses") -> Usage | None:
     """Usage from a response's `usage` [OAS `ResponseUsage`]: input/output/total, cache and reasoning counts.
 
     >>> parse_usage({"input_tokens": 5, "output_tokens": 2, "total_tokens": 7,
@@ -338,60 +339,62 @@ reasoning_tokens=1)
     """
     if not isinstance(data, Mapping):
         return None
-    raw_input = data.get("input_tokens_details")
-    raw_output = data.get("output_tokens_details")
-    input_details: Mapping[str, Any] = raw_input if isinstance(raw_input, Mapping) else {}
-    output_details: Mapping[str, Any] = raw_output if isinstance(raw_output, Mapping) else {}
+    return _usage(Obj(data, "usage", Answer(provider, f"{PATH} answer")))
+
+
+def _usage(data: Obj) -> Usage:
+    input_details = data.obj("input_tokens_details")
+    output_details = data.obj("output_tokens_details")
     return Usage(
-        input_tokens=data.get("input_tokens") or 0,
-        output_tokens=data.get("output_tokens") or 0,
-        total_tokens=data.get("total_tokens"),
-        cached_input_tokens=input_details.get("cached_tokens"),
-        cache_write_tokens=input_details.get("cache_write_tokens"),  # newer [oai-py response_usage.py]
-        reasoning_tokens=output_details.get("reasoning_tokens"),
+        input_tokens=data.integer("input_tokens") or 0,
+        output_tokens=data.integer("output_tokens") or 0,
+        total_tokens=data.integer("total_tokens"),
+        cached_input_tokens=input_details.integer("cached_tokens") if input_details else None,
+        # newer [oai-py response_usage.py]
+        cache_write_tokens=input_details.integer("cache_write_tokens") if input_details else None,
+        reasoning_tokens=output_details.integer("reasoning_tokens") if output_details else None,
     )
 
 
-def _finish(status: Any, incomplete: Any, has_tool_calls: bool) -> tuple[FinishReason, str | None]:
+def _finish(response: Obj, has_tool_calls: bool) -> tuple[FinishReason, str | None]:
     """(canonical, native) from `status` and `incomplete_details.reason`."""
+    status = response.string("status")
     if status == "completed":
         return ("tool_calls" if has_tool_calls else "stop"), "completed"
     if status == "incomplete":
-        reason = incomplete.get("reason") if isinstance(incomplete, Mapping) else None
-        return _INCOMPLETE_REASON.get(str(reason), "other"), (str(reason) if reason else "incomplete")
-    return "other", (str(status) if status is not None else None)
+        incomplete = response.obj("incomplete_details")
+        reason = incomplete.string("reason") if incomplete else None
+        return _INCOMPLETE_REASON.get(reason or "", "other"), (reason or "incomplete")
+    return "other", status
 
 
-def _tool_call_from_item(item: Mapping[str, Any], provider: str) -> ToolCall:
-    name = item.get("name")
-    if not isinstance(name, str) or not name:
-        raise ResponseParseError("a function_call output item has no name", provider=provider)
-    call_id = item.get("call_id") or item.get("id") or ""
-    arguments = item.get("arguments")
-    text = json.dumps(arguments) if isinstance(arguments, Mapping) else arguments
-    return ToolCall.from_json(str(call_id), name, text)
+def _tool_call_from_item(item: Obj) -> ToolCall:
+    name = item.string("name")
+    if not name:
+        raise item.fail("is a function_call output item that has no name")
+    call_id = item.string("call_id") or item.string("id") or ""
+    return ToolCall.from_json(call_id, name, item.arguments("arguments"))
 
 
 class _Output:
     """What the `output` items say, read once."""
 
-    def __init__(self, items: Sequence[Any], provider: str) -> None:
+    def __init__(self, response: Obj) -> None:
         texts: list[str] = []
         refusals: list[str] = []
         thoughts: list[str] = []
         calls: list[ToolCall] = []
-        for item in items:
-            if not isinstance(item, Mapping):
-                raise ResponseParseError(f"an output item is {type(item).__name__}, not an object", provider=provider)
-            kind = item.get("type")
+        for item in response.objects("output"):
+            kind = item.string("type")
             if kind == "message":
-                for part in item.get("content") or ():
-                    if isinstance(part, Mapping) and part.get("type") == "output_text":
-                        texts.append(str(part.get("text") or ""))
-                    elif isinstance(part, Mapping) and part.get("type") == "refusal":
-                        refusals.append(str(part.get("refusal") or ""))
+                for part in item.objects("content", skip_others=True):
+                    part_kind = part.string("type")
+                    if part_kind == "output_text":
+                        texts.append(part.text("text"))
+                    elif part_kind == "refusal":
+                        refusals.append(part.text("refusal"))
             elif kind == "function_call":
-                calls.append(_tool_call_from_item(item, provider))
+                calls.append(_tool_call_from_item(item))
             elif kind == "reasoning":
                 thoughts.extend(_reasoning_texts(item))
             # Built-in tool items (web_search_call, ...) come only when asked for; Allos never asks.
@@ -401,13 +404,13 @@ class _Output:
         self.tool_calls = tuple(calls)
 
 
-def _reasoning_texts(item: Mapping[str, Any]) -> list[str]:
+def _reasoning_texts(item: Obj) -> list[str]:
     """The summaries of a reasoning item; its raw `reasoning_text` content when it has none (open-weight servers)."""
-    summary = [str(s.get("text") or "") for s in item.get("summary") or () if isinstance(s, Mapping)]
+    summary = [s.text("text") for s in item.objects("summary", skip_others=True)]
     if any(summary):
         return summary
-    content = item.get("content") or ()
-    return [str(c.get("text") or "") for c in content if isinstance(c, Mapping) and c.get("type") == "reasoning_text"]
+    content = item.objects("content", skip_others=True)
+    return [c.text("text") for c in content if c.string("type") == "reasoning_text"]
 
 
 def parse_response(body: Any, *, provider: str = "responses") -> ChatResponse:
@@ -417,29 +420,31 @@ def parse_response(body: Any, *, provider: str = "responses") -> ChatResponse:
     ...     "content": [{"type": "output_text", "text": "Hello"}]}]}, provider="openai").text
     'Hello'
     """
-    if not isinstance(body, Mapping):
-        raise ResponseParseError(f"expected a JSON object, got {type(body).__name__}", provider=provider)
-    status = body.get("status")
-    error = body.get("error")
-    if status == "failed" or (status is None and error):
-        raise _failed(provider, body)
-    output = body.get("output")
-    if not isinstance(output, list):
-        raise ResponseParseError("the response has no output list", provider=provider)
-    read = _Output(output, provider)
-    finish, native = _finish(status, body.get("incomplete_details"), bool(read.tool_calls))
+    return _parse(Obj.root(body, Answer(provider, f"{PATH} answer")))
+
+
+def _parse(response: Obj) -> ChatResponse:
+    provider = response.answer.provider
+    status = response.string("status")
+    if status == "failed" or (status is None and response.get("error")):
+        raise _failed(provider, response.data)
+    if not isinstance(response.get("output"), list):
+        raise response.fail("has no output list")
+    read = _Output(response)
+    finish, native = _finish(response, bool(read.tool_calls))
+    usage = response.obj("usage")
     return ChatResponse(
         text=read.text,
         tool_calls=read.tool_calls,
         finish_reason=finish,
         native_finish_reason=native,
-        usage=parse_usage(body.get("usage")) or Usage(),
-        model=body.get("model"),
+        usage=_usage(usage) if usage else Usage(),
+        model=response.string("model"),
         provider=provider,
-        id=body.get("id"),
+        id=response.string("id"),
         reasoning=read.reasoning,
         refusal=read.refusal,
-        raw=dict(body),
+        raw=dict(response.data),
     )
 
 
@@ -519,6 +524,7 @@ class StreamDecoder:
         self._id: str | None = None
         self._model: str | None = None
         self._done = False
+        self._events = 0
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -533,7 +539,7 @@ class StreamDecoder:
             if self._done:
                 break
             try:
-                json.loads(sse.data)
+                _json.loads(sse.data)
             except ValueError:
                 # An event without its closing blank line whose JSON is cut short: the stream was cut mid-event.
                 break
@@ -572,117 +578,115 @@ class StreamDecoder:
     def _on_event(self, name: str | None, data: str, events: list[StreamEvent]) -> None:
         if data.startswith("[DONE]"):
             return  # not part of the protocol; some compatible servers send it after the terminal event anyway
-        try:
-            payload = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(f"a stream event is not JSON: {data[:200]!r}", provider=self.provider) from exc
-        if not isinstance(payload, Mapping):
-            raise ResponseParseError(f"a stream event is not an object: {data[:200]!r}", provider=self.provider)
-        kind = payload.get("type") or name
+        self._events += 1
+        answer = Answer(self.provider, f"{PATH} stream event {self._events}", top="the event")
+        payload = Obj.root(answer.loads(data), answer)
+        kind = payload.string("type") or name
         if kind == "error":
             inner = payload.get("error")
             fields = inner if isinstance(inner, Mapping) else {k: v for k, v in payload.items() if k != "type"}
-            raise _payload_error(self.provider, fields, payload, key_env=self._key_env)
+            raise _payload_error(self.provider, fields, payload.data, key_env=self._key_env)
         if kind in _TERMINAL:
             self._on_terminal(payload, events)
             return
-        handler = _HANDLERS.get(str(kind))
+        handler = _HANDLERS.get(kind or "")
         if handler is not None:
             handler(self, payload, events)
 
-    def _on_lifecycle(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        response = payload.get("response")
-        if isinstance(response, Mapping):
-            self._id = self._id or response.get("id")
-            self._model = self._model or response.get("model")
+    def _on_lifecycle(self, payload: Obj, events: list[StreamEvent]) -> None:
+        response = payload.obj("response")
+        if response is not None:
+            self._id = self._id or response.string("id")
+            self._model = self._model or response.string("model")
 
-    def _on_text(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        delta = payload.get("delta")
-        if isinstance(delta, str) and delta:
+    def _on_text(self, payload: Obj, events: list[StreamEvent]) -> None:
+        delta = payload.string("delta")
+        if delta:
             self._text.append(delta)
             events.append(TextDelta(text=delta))
 
-    def _on_refusal(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        delta = payload.get("delta")
-        if isinstance(delta, str):
+    def _on_refusal(self, payload: Obj, events: list[StreamEvent]) -> None:
+        delta = payload.string("delta")
+        if delta:
             self._refusal.append(delta)  # no canonical event: it arrives whole in StreamEnd.response.refusal
 
-    def _on_reasoning(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        delta = payload.get("delta")
-        if isinstance(delta, str) and delta:
+    def _on_reasoning(self, payload: Obj, events: list[StreamEvent]) -> None:
+        delta = payload.string("delta")
+        if delta:
             self._reasoning.append(delta)
             events.append(ReasoningDelta(text=delta))
 
-    def _on_item_added(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        item = payload.get("item")
-        index = payload.get("output_index")
-        if not isinstance(item, Mapping) or item.get("type") != "function_call" or not isinstance(index, int):
+    def _on_item_added(self, payload: Obj, events: list[StreamEvent]) -> None:
+        item = payload.obj("item")
+        index = payload.integer("output_index")
+        if item is None or item.string("type") != "function_call" or index is None:
             return
-        builder = _CallBuilder(item.get("call_id") or None, item.get("name") or None)
+        builder = _CallBuilder(item.string("call_id") or None, item.string("name") or None)
         self._calls[index] = builder
-        arguments = item.get("arguments") or ""
-        if isinstance(arguments, str) and arguments:
+        arguments = item.arguments("arguments") or ""
+        if arguments:
             builder.arguments.append(arguments)
-        else:
-            arguments = ""
         events.append(ToolCallDelta(index=index, id=builder.id, name=builder.name, arguments_delta=arguments))
 
-    def _on_arguments_delta(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        index = payload.get("output_index")
-        delta = payload.get("delta")
-        if not isinstance(index, int) or not isinstance(delta, str):
+    def _on_arguments_delta(self, payload: Obj, events: list[StreamEvent]) -> None:
+        index = payload.integer("output_index")
+        delta = payload.string("delta")
+        if index is None or delta is None:
             return
         builder = self._calls.setdefault(index, _CallBuilder(None, None))
         builder.arguments.append(delta)
         events.append(ToolCallDelta(index=index, arguments_delta=delta))
 
-    def _on_arguments_done(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        index = payload.get("output_index")
-        if not isinstance(index, int):
+    def _on_arguments_done(self, payload: Obj, events: list[StreamEvent]) -> None:
+        index = payload.integer("output_index")
+        if index is None:
             return
         builder = self._calls.setdefault(index, _CallBuilder(None, None))
-        arguments = payload.get("arguments")
+        arguments = payload.arguments("arguments")
         item = {
-            "name": payload.get("name") or builder.name,
+            "name": payload.string("name") or builder.name,
             "call_id": builder.id,
-            "arguments": arguments if isinstance(arguments, str) else "".join(builder.arguments),
+            "arguments": arguments if arguments is not None else "".join(builder.arguments),
         }
-        self._close_call(index, item, events)
+        self._close_call(index, Obj(item, payload.path, payload.answer), events)
 
-    def _on_item_done(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        item = payload.get("item")
-        index = payload.get("output_index")
-        if not isinstance(item, Mapping) or not isinstance(index, int):
+    def _on_item_done(self, payload: Obj, events: list[StreamEvent]) -> None:
+        item = payload.obj("item")
+        index = payload.integer("output_index")
+        if item is None or index is None:
             return
-        self._items[index] = item
-        if item.get("type") == "function_call":
+        self._items[index] = item.data
+        if item.string("type") == "function_call":
             self._close_call(index, item, events)
 
-    def _close_call(self, index: int, item: Mapping[str, Any], events: list[StreamEvent]) -> None:
+    def _close_call(self, index: int, item: Obj, events: list[StreamEvent]) -> None:
         builder = self._calls.setdefault(index, _CallBuilder(None, None))
         if builder.done is not None:
             return
-        builder.id = builder.id or item.get("call_id") or None
-        builder.name = builder.name or item.get("name") or None
-        call = _tool_call_from_item({**item, "call_id": builder.id, "name": builder.name}, self.provider)
+        builder.id = builder.id or item.string("call_id") or None
+        builder.name = builder.name or item.string("name") or None
+        call = _tool_call_from_item(
+            Obj({**item.data, "call_id": builder.id, "name": builder.name}, item.path, item.answer)
+        )
         builder.done = call
         events.append(ToolCallDone(index=index, tool_call=call))
 
-    def _on_terminal(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
-        response = payload.get("response")
-        if not isinstance(response, Mapping):
-            raise ResponseParseError(f"{payload.get('type')} carries no response object", provider=self.provider)
-        if response.get("status") == "failed" or payload.get("type") == "response.failed":
-            raise _failed(self.provider, response, key_env=self._key_env)
+    def _on_terminal(self, payload: Obj, events: list[StreamEvent]) -> None:
+        response = payload.obj("response")
+        if response is None:
+            raise payload.fail(f"({payload.string('type')}) carries no response object")
+        if response.string("status") == "failed" or payload.string("type") == "response.failed":
+            raise _failed(self.provider, response.data, key_env=self._key_env)
         if not response.get("output") and self._items:
             # Lenient: a server that sends the terminal response without its output; the items arrived one by one.
-            response = {**response, "output": [item for _, item in sorted(self._items.items())]}
-        answer = parse_response(response, provider=self.provider)
+            merged = {**response.data, "output": [item for _, item in sorted(self._items.items())]}
+            response = Obj(merged, response.path, response.answer)
+        answer = _parse(response)
         self._done = True
-        for index, item in enumerate(response.get("output") or ()):
-            if isinstance(item, Mapping) and item.get("type") == "function_call":
+        for index, item in enumerate(response.objects("output")):
+            if item.string("type") == "function_call":
                 self._close_call(index, item, events)
-        if isinstance(response.get("usage"), Mapping):
+        if response.obj("usage") is not None:
             events.append(UsageUpdate(usage=answer.usage))
         events.append(StreamEnd(response=answer))
 

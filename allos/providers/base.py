@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 import httpx
 from pydantic import ValidationError
 
-from allos import _json
 from allos._version import __version__
 from allos.capabilities import Capability
 from allos.errors import (
@@ -25,10 +24,10 @@ from allos.errors import (
     IncompleteStreamError,
     InvalidRequestError,
     ProviderError,
-    ResponseParseError,
     UnsupportedCapabilityError,
     scrubbed,
 )
+from allos.protocols._read import Answer, guarded
 from allos.transport import DEFAULT_MAX_RETRIES, TimeoutTypes, Transport
 from allos.types import (
     ChatRequest,
@@ -158,9 +157,9 @@ def _stream_failures(provider: str, response: httpx.Response, decoder: StreamDec
     try:
         yield
     except APIConnectionError as exc:
-        raise IncompleteStreamError(
-            f"the stream was cut off: {exc.message}", provider=provider, partial=decoder.partial()
-        ) from exc
+        partial = guarded(provider, "the stream so far", decoder.partial)
+        message = f"the stream was cut off: {exc.message}"
+        raise IncompleteStreamError(message, provider=provider, partial=partial) from exc
     except ProviderError as exc:
         if exc.request_id is None:
             exc.request_id = response.headers.get("x-request-id") or response.headers.get("request-id")
@@ -283,14 +282,17 @@ class Provider:
             raise InvalidRequestError(f"the request is not valid JSON: {exc}", provider=self.spec.name) from None
 
     def _decode(self, response: httpx.Response) -> ChatResponse:
-        try:
-            body = _json.loads(response.content)
-        except ValueError as exc:
-            snippet = response.text[:200]
-            raise ResponseParseError(
-                f"the {response.status_code} answer is not JSON: {snippet!r}", provider=self.spec.name
-            ) from exc
-        return self._parse(body)
+        """A whole JSON answer -> ChatResponse; every shape the protocol does not promise is a ResponseParseError."""
+        what = f"{self.path} answer"
+        body = Answer(self.spec.name, what).loads(response.content)
+        return guarded(self.spec.name, what, self._parse, body)
+
+    def _decoded(self, decoder: StreamDecoder, chunk: bytes | None) -> list[StreamEvent]:
+        """The events of one chunk (None: the end of the stream), under the same guard as `_decode`."""
+        what = f"{self.path} stream"
+        if chunk is None:
+            return guarded(self.spec.name, what, decoder.finish)
+        return guarded(self.spec.name, what, decoder.feed, chunk)
 
     # --- public calls ----------------------------------------------------------------------------------------------
 
@@ -345,8 +347,8 @@ class Provider:
             decoder = self._decoder()
             with _stream_failures(self.spec.name, response, decoder):
                 for chunk in self._transport.iter_bytes(response):
-                    yield from decoder.feed(chunk)
-                yield from decoder.finish()
+                    yield from self._decoded(decoder, chunk)
+                yield from self._decoded(decoder, None)
 
     async def _astream(self, body: bytes, headers: dict[str, str]) -> AsyncIterator[StreamEvent]:
         with scrubbed(self._secrets):
@@ -359,9 +361,9 @@ class Provider:
                 decoder = self._decoder()
                 with _stream_failures(self.spec.name, response, decoder):
                     async for chunk in self._transport.aiter_bytes(response):
-                        for event in decoder.feed(chunk):
+                        for event in self._decoded(decoder, chunk):
                             yield event
-                    for event in decoder.finish():
+                    for event in self._decoded(decoder, None):
                         yield event
 
     # --- lifecycle ---------------------------------------------------------------------------------------------------
