@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from allos import _json
+
 __all__ = [
     "ChatRequest",
     "ChatResponse",
@@ -122,7 +124,7 @@ class ToolCall(_Frozen):
         if text is None or not text.strip():
             return cls(id=id, name=name)  # many providers send "" for a tool without arguments
         try:
-            value = json.loads(text)
+            value = _json.loads(text)  # bounded nesting: a hostile argument string cannot exhaust the stack
         except ValueError as exc:
             return cls(id=id, name=name, raw_arguments=text, arguments_error=f"not valid JSON: {exc}")
         if not isinstance(value, dict):

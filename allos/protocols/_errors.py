@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from allos import _json
 from allos.errors import ProviderError, make_status_error
 from allos.transport import parse_retry_after
 
@@ -48,7 +49,10 @@ class ErrorDetails(NamedTuple):
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    # A type or code is a short word; anything else a server puts there is cut to a short repr.
+    if value is None or isinstance(value, (str, int)):
+        return None if value is None else str(value)[:_MAX_MESSAGE]
+    return repr(value)[:80]
 
 
 def _from_mapping(data: Mapping[str, Any]) -> ErrorDetails | None:
@@ -75,8 +79,8 @@ def parse_error_body(text: str) -> ErrorDetails:
     'Invalid API Key'
     """
     try:
-        data = json.loads(text) if text else None
-    except ValueError:
+        data = _json.loads(text) if text else None
+    except ValueError:  # not JSON, or nested deeper than _json.MAX_DEPTH: the text itself is the message
         data = None
     if isinstance(data, list) and data and isinstance(data[0], Mapping):
         data = data[0]

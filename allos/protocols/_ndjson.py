@@ -13,9 +13,9 @@ that breaks its framing cannot be trusted further.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from allos import _json
 from allos.errors import ResponseParseError
 
 __all__ = ["NDJSONDecoder"]
@@ -46,10 +46,12 @@ class NDJSONDecoder:
         if not line:
             return _BLANK
         try:
-            return json.loads(line)
-        except ValueError as exc:
-            snippet = line[:200].decode("utf-8", errors="replace")
-            raise ResponseParseError(f"a stream line is not JSON: {snippet!r}", provider=self.provider) from exc
+            return _json.loads(line)
+        except _json.JSONDepthError:
+            problem = f"is nested deeper than {_json.MAX_DEPTH} levels"
+        except ValueError:
+            problem = f"is not JSON: {line[:200].decode('utf-8', errors='replace')!r}"
+        raise ResponseParseError(f"a stream line {problem}", provider=self.provider)
 
 
 _BLANK: Any = object()

@@ -45,6 +45,7 @@ from typing import Any, Final
 from allos.errors import IncompleteStreamError, InvalidRequestError, ProviderError, ResponseParseError
 from allos.protocols._errors import error_from_payload, error_from_response
 from allos.protocols._ids import TOOL_USE_ID, remap_tool_call_ids
+from allos.protocols._read import Answer, Obj
 from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
@@ -414,7 +415,7 @@ def finish_reason(native: str | None) -> FinishReason:
     return _FINISH_REASON.get(native or "", "other")
 
 
-def parse_usage(data: Any) -> Usage | None:
+def parse_usage(data: Any, *, provider: str = "anthropic") -> Usage | None:
     """Usage from a `usage` object. Anthropic counts cache reads and writes apart from `input_tokens`; the canonical
     `input_tokens` is the total input, as in every other protocol ("Total input tokens in a request is the summation
     of input_tokens, cache_creation_input_tokens, and cache_read_input_tokens" [ant-py usage.py]).
@@ -424,20 +425,23 @@ def parse_usage(data: Any) -> Usage | None:
     """
     if not isinstance(data, Mapping):
         return None
-    fresh = data.get("input_tokens") or 0
-    read = data.get("cache_read_input_tokens")
-    written = data.get("cache_creation_input_tokens")
+    return _usage(Obj(data, "usage", Answer(provider, f"{PATH} answer")))
+
+
+def _usage(data: Obj) -> Usage:
+    fresh = data.integer("input_tokens") or 0
+    read = data.integer("cache_read_input_tokens")
+    written = data.integer("cache_creation_input_tokens")
     total_input = fresh + (read or 0) + (written or 0)
-    output = data.get("output_tokens") or 0
-    details = data.get("output_tokens_details")
-    thinking = details.get("thinking_tokens") if isinstance(details, Mapping) else None
+    output = data.integer("output_tokens") or 0
+    details = data.obj("output_tokens_details")
     return Usage(
         input_tokens=total_input,
         output_tokens=output,
         total_tokens=total_input + output,
         cached_input_tokens=read,
         cache_write_tokens=written,
-        reasoning_tokens=thinking,
+        reasoning_tokens=details.integer("thinking_tokens") if details else None,
     )
 
 
@@ -446,14 +450,15 @@ def _refusal(stop_reason: Any, details: Any) -> str | None:
     refusal_stop_details.py]."""
     if stop_reason != "refusal" or not isinstance(details, Mapping):
         return None
-    return details.get("explanation") or details.get("category") or None
+    text = details.get("explanation") or details.get("category")
+    return text if isinstance(text, str) and text else None
 
 
-def _tool_call_of(block: Mapping[str, Any], position: int, provider: str) -> ToolCall:
-    name = block.get("name")
-    if not isinstance(name, str):
-        raise ResponseParseError(f"content[{position}] (tool_use) has no name", provider=provider)
-    call_id = str(block.get("id") or f"toolu_{position}")
+def _tool_call_of(block: Obj, position: int) -> ToolCall:
+    name = block.string("name")
+    if name is None:
+        raise block.fail("(tool_use) has no name")
+    call_id = block.string("id") or f"toolu_{position}"
     arguments = block.get("input")
     if isinstance(arguments, Mapping):
         return ToolCall(id=call_id, name=name, arguments=dict(arguments))
@@ -468,37 +473,37 @@ def parse_response(body: Any, *, provider: str = "anthropic") -> ChatResponse:
     ...                 "usage": {"input_tokens": 3, "output_tokens": 1}}).text
     'Hi'
     """
-    if not isinstance(body, Mapping):
-        raise ResponseParseError(f"expected a JSON object, got {type(body).__name__}", provider=provider)
-    if body.get("type") == "error":
-        raise error_from_payload(provider, body)
-    content = body.get("content")
-    if not isinstance(content, list):
-        raise ResponseParseError("the body has no content list", provider=provider)
+    message = Obj.root(body, Answer(provider, f"{PATH} answer"))
+    if message.get("type") == "error":
+        raise error_from_payload(provider, message.data)
+    if not isinstance(message.get("content"), list):
+        raise message.fail("has no content list")
     texts: list[str] = []
     thoughts: list[str] = []
     calls: list[ToolCall] = []
-    for position, block in enumerate(content):
-        kind = block.get("type") if isinstance(block, Mapping) else None
+    # Blocks that are not objects, redacted_thinking (opaque), server-tool blocks and future types carry nothing
+    # canonical.
+    for position, block in enumerate(message.objects("content", skip_others=True)):
+        kind = block.string("type")
         if kind == "text":
-            texts.append(str(block.get("text") or ""))
+            texts.append(block.text("text"))
         elif kind == "thinking":
-            thoughts.append(str(block.get("thinking") or ""))
+            thoughts.append(block.text("thinking"))
         elif kind == "tool_use":
-            calls.append(_tool_call_of(block, position, provider))
-        # redacted_thinking (opaque), server-tool blocks and future types carry nothing canonical.
-    native = body.get("stop_reason")
+            calls.append(_tool_call_of(block, position))
+    native = message.string("stop_reason")
+    usage = message.obj("usage")
     return ChatResponse(
         text="".join(texts),
         tool_calls=tuple(calls),
         finish_reason=finish_reason(native),
         native_finish_reason=native,
-        usage=parse_usage(body.get("usage")) or Usage(),
-        model=body.get("model"),
+        usage=_usage(usage) if usage else Usage(),
+        model=message.string("model"),
         provider=provider,
-        id=body.get("id"),
+        id=message.string("id"),
         reasoning="".join(thoughts) or None,
-        refusal=_refusal(native, body.get("stop_details")),
+        refusal=_refusal(native, message.get("stop_details")),
         raw=dict(body),
     )
 
@@ -569,6 +574,7 @@ class StreamDecoder:
         self._model: str | None = None
         self._id: str | None = None
         self._done = False
+        self._events = 0
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -607,13 +613,11 @@ class StreamDecoder:
     def _on_event(self, name: str | None, data: str, events: list[StreamEvent]) -> None:
         if name == "ping" or not data.strip():
             return
-        try:
-            payload = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(f"a stream event is not JSON: {data[:200]!r}", provider=self.provider) from exc
-        if not isinstance(payload, Mapping):
-            raise ResponseParseError(f"a stream event is not an object: {data[:200]!r}", provider=self.provider)
-        kind = payload.get("type") or name
+        self._events += 1
+        answer = Answer(self.provider, f"{PATH} stream event {self._events}", top="the event")
+        event = Obj.root(answer.loads(data), answer)
+        payload = event.data
+        kind = event.string("type") or name
         if kind == "error":
             raise error_from_payload(self.provider, payload, key_env=self._key_env)
         if kind == "message_start":
@@ -634,8 +638,9 @@ class StreamDecoder:
     def _on_message_start(self, message: Any, events: list[StreamEvent]) -> None:
         if not isinstance(message, Mapping):
             raise ResponseParseError("message_start carries no message", provider=self.provider)
-        self._id = message.get("id")
-        self._model = message.get("model")
+        start = Obj(message, "message", Answer(self.provider, f"{PATH} stream event {self._events}"))
+        self._id = start.string("id")
+        self._model = start.string("model")
         self._update_usage(message.get("usage"), events)
 
     def _on_block_start(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
@@ -686,8 +691,9 @@ class StreamDecoder:
     def _on_message_delta(self, payload: Mapping[str, Any], events: list[StreamEvent]) -> None:
         delta = payload.get("delta")
         if isinstance(delta, Mapping):
-            if delta.get("stop_reason") is not None:
-                self._stop_reason = delta["stop_reason"]
+            stop_reason = Obj(delta, "delta", Answer(self.provider, f"{PATH} stream event {self._events}"))
+            if stop_reason.string("stop_reason") is not None:
+                self._stop_reason = stop_reason.string("stop_reason")
             if delta.get("stop_details") is not None:
                 self._stop_details = delta["stop_details"]
         self._update_usage(payload.get("usage"), events)

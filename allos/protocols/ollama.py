@@ -55,6 +55,7 @@ from allos.errors import (
 )
 from allos.protocols._errors import error_from_response
 from allos.protocols._ndjson import NDJSONDecoder
+from allos.protocols._read import Answer, Obj
 from allos.types import (
     ChatRequest,
     ChatResponse,
@@ -396,23 +397,22 @@ def parse_response(body: Any, *, provider: str = "ollama", key_env: str | None =
     ...                 "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 1}).usage.total_tokens
     4
     """
-    if not isinstance(body, Mapping):
-        raise ResponseParseError(f"expected a JSON object, got {type(body).__name__}", provider=provider)
-    if body.get("error"):
-        raise payload_error(provider, body, key_env=key_env)
-    message = _message_of(body, provider)
+    answer = Obj.root(body, Answer(provider, f"{PATH} answer"))
+    if answer.get("error"):
+        raise payload_error(provider, answer.data, key_env=key_env)
+    message = _message_of(answer.data, provider)
     calls = _parse_tool_calls(message.get("tool_calls"), 0, provider)
-    native = body.get("done_reason") or None
+    native = answer.string("done_reason") or None
     return ChatResponse(
         text=_text(message.get("content")),
         tool_calls=tuple(calls),
         finish_reason=finish_reason(native, bool(calls)),
         native_finish_reason=native,
-        usage=parse_usage(body),
-        model=body.get("model") or None,
+        usage=parse_usage(answer.data),
+        model=answer.string("model") or None,
         provider=provider,
         reasoning=_text(message.get("thinking")) or None,
-        raw=dict(body),
+        raw=dict(answer.data),
     )
 
 
@@ -520,7 +520,9 @@ class StreamDecoder:
             raise ResponseParseError(f"a stream line is not an object: {value!r:.200}", provider=self.provider)
         if value.get("error"):
             raise payload_error(self.provider, value, key_env=self._key_env)
-        self._model = self._model or value.get("model") or None
+        line = Obj(value, "", Answer(self.provider, f"{PATH} stream line", top="the line"))
+        self._model = self._model or line.string("model") or None
+        line.string("done_reason")  # checked now: StreamEnd is built from it
         self._on_message(_message_of(value, self.provider), events)
         if value.get("done") is True:
             self._final = value
@@ -635,8 +637,8 @@ def _validated(model: type[_M], value: Any, what: str, provider: str) -> _M:
         return model.model_validate(value)
     except ValidationError as exc:
         raise ResponseParseError(
-            f"{what} is not what Ollama sends: {exc.errors()[0]['msg']}", provider=provider
-        ) from exc
+            f"{what} is not what Ollama sends: {exc.errors(include_input=False)[0]['msg']}", provider=provider
+        ) from None  # a ValidationError holds the input values, which may echo a key
 
 
 def parse_models(body: Any, *, provider: str = "ollama") -> list[LocalModel]:
