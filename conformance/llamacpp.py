@@ -190,7 +190,10 @@ def ensure_built(*, jobs: int | None = None) -> tuple[pathlib.Path, float | None
 
 N_EMBD = 64
 GAP = 20.0
-REPLY = "Hi"
+#: Longer than the harness's smallest max_tokens (16, Responses' minimum) so a cut reads as `length`; every character
+#: appears once, because the next token depends only on the previous one, and none is one the JSON grammar ranking uses.
+REPLY = "Hi! BYZOW-DJMQKXLNV"
+CONTEXT = 32768  # the harness's generated sequences send up to about 13,000 tokens
 SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>")
 EOS = "<|im_end|>"
 
@@ -271,7 +274,7 @@ def write_model(path: pathlib.Path) -> pathlib.Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("allos-tiny-deterministic")
-    writer.add_context_length(4096)
+    writer.add_context_length(CONTEXT)
     writer.add_embedding_length(N_EMBD)
     writer.add_block_count(2)
     writer.add_feed_forward_length(128)
