@@ -344,6 +344,9 @@ class Server:
         self.started_in: float | None = None
 
     def start(self, *, timeout: float = 30.0) -> Server:
+        # A server already on the port would answer /health for a process that failed to bind.
+        if _healthy(self.base_url):
+            raise BuildError(f"{self.base_url} is already taken by another server")
         started = time.monotonic()
         self._process = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while time.monotonic() - started < timeout:
