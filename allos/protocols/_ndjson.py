@@ -24,20 +24,32 @@ __all__ = ["NDJSONDecoder"]
 class NDJSONDecoder:
     """Feed it chunks as they arrive; call `finish()` at the end of the stream."""
 
-    __slots__ = ("_buffer", "provider")
+    __slots__ = ("_buffer", "_scanned", "provider")
 
     def __init__(self, *, provider: str | None = None) -> None:
         self.provider = provider
-        self._buffer = b""
+        # As in the SSE decoder: one growing buffer, searched for a newline only in what the last search did not
+        # see, so a long line in many chunks costs linear time.
+        self._buffer = bytearray()
+        self._scanned = 0
 
     def feed(self, chunk: bytes) -> list[Any]:
-        buffer = self._buffer + chunk if self._buffer else chunk
-        *lines, self._buffer = buffer.split(b"\n")
+        buffer = self._buffer
+        buffer += chunk
+        end = buffer.rfind(b"\n", self._scanned)
+        if end < 0:
+            self._scanned = len(buffer)
+            return []
+        lines = bytes(buffer[:end]).split(b"\n")
+        del buffer[: end + 1]
+        self._scanned = 0
         return [value for value in map(self._decode, lines) if value is not _BLANK]
 
     def finish(self) -> list[Any]:
         """Decode what is left: a last line without its newline."""
-        rest, self._buffer = self._buffer, b""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        self._scanned = 0
         value = self._decode(rest)
         return [] if value is _BLANK else [value]
 

@@ -29,38 +29,46 @@ class ServerSentEvent(NamedTuple):
 class SSEDecoder:
     """Feed it chunks as they arrive; call `finish()` at the end of the stream."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_first")
+    __slots__ = ("_buffer", "_data", "_event", "_first", "_scanned")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        # One growing buffer, searched only from where the last search stopped: a long line that arrives in many
+        # small chunks costs linear time, not quadratic (each chunk is copied once and scanned once).
+        self._buffer = bytearray()
+        self._scanned = 0
         self._data: list[str] = []
         self._event: str | None = None
         self._first = True
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        buffer = self._buffer + chunk if self._buffer else chunk
+        buffer = self._buffer
+        buffer += chunk
         if self._first and buffer:
             if len(buffer) < 3 and b"\xef\xbb\xbf".startswith(buffer):
-                self._buffer = buffer  # maybe the start of a byte-order mark
-                return []
+                return []  # maybe the start of a byte-order mark
             self._first = False
             if buffer.startswith(b"\xef\xbb\xbf"):
-                buffer = buffer[3:]
+                del buffer[:3]
         events: list[ServerSentEvent] = []
         start = 0
         size = len(buffer)
-        for match in _LINE_END.finditer(buffer):
+        for match in _LINE_END.finditer(buffer, self._scanned):
             if match.end() == size and match.group() == b"\r":  # a lone CR at the end: maybe CRLF
                 break
-            self._line(buffer[start : match.start()], events)
+            self._line(bytes(buffer[start : match.start()]), events)
             start = match.end()
-        self._buffer = buffer[start:]
+        if start:
+            del buffer[:start]
+        # A trailing CR is looked at again with the next chunk; everything before it had no line end.
+        self._scanned = max(len(buffer) - 1, 0) if buffer.endswith(b"\r") else len(buffer)
         return events
 
     def finish(self) -> list[ServerSentEvent]:
         """Flush what is left: a last line without its newline, and an event without its blank line."""
         events: list[ServerSentEvent] = []
-        rest, self._buffer = self._buffer, b""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        self._scanned = 0
         for line in _LINE_END.split(rest):
             if line:
                 self._line(line, events)
