@@ -45,7 +45,7 @@ from typing import Any, Final
 from allos.errors import IncompleteStreamError, InvalidRequestError, ProviderError, ResponseParseError
 from allos.protocols._errors import error_from_payload, error_from_response
 from allos.protocols._ids import TOOL_USE_ID, remap_tool_call_ids
-from allos.protocols._read import Answer, Obj
+from allos.protocols._read import Answer, Obj, assert_never
 from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
@@ -303,14 +303,16 @@ def _content_blocks(message: Message, provider: str, *, images: bool) -> list[di
         if isinstance(part, TextPart):
             if part.text.strip():
                 blocks.append({"type": "text", "text": part.text})
-        elif images:
+        elif isinstance(part, ImagePart):
+            if not images:
+                raise _refuse(
+                    f"an {message.role} message cannot carry an image in Anthropic Messages;"
+                    " put it in a user message or a tool result",
+                    provider,
+                )
             blocks.append(_image(part, provider))
         else:
-            raise _refuse(
-                f"an {message.role} message cannot carry an image in Anthropic Messages;"
-                " put it in a user message or a tool result",
-                provider,
-            )
+            assert_never(part)
     return blocks
 
 

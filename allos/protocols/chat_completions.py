@@ -34,7 +34,7 @@ from allos import _json
 from allos.errors import IncompleteStreamError, InvalidRequestError, ProviderError, ResponseParseError
 from allos.protocols._errors import error_from_payload, error_from_response
 from allos.protocols._ids import IdFormat, remap_tool_call_ids
-from allos.protocols._read import Answer, Obj
+from allos.protocols._read import Answer, Obj, assert_never
 from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
@@ -247,8 +247,10 @@ def _parts(message: Message, provider: str, *, images: bool) -> str | list[dict[
 def _part(part: TextPart | ImagePart) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
-    url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data}"
-    return {"type": "image_url", "image_url": {"url": url}}
+    if isinstance(part, ImagePart):
+        url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    assert_never(part)
 
 
 def _message(

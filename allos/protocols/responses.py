@@ -53,7 +53,7 @@ from allos.errors import (
 )
 from allos.protocols._errors import error_from_payload, error_from_response
 from allos.protocols._ids import MAX64, IdFormat, remap_tool_call_ids
-from allos.protocols._read import Answer, Obj
+from allos.protocols._read import Answer, Obj, assert_never
 from allos.protocols._sse import SSEDecoder
 from allos.types import (
     ChatRequest,
@@ -250,9 +250,11 @@ def _text_only(message: Message, provider: str) -> str:
 def _part(part: TextPart | ImagePart) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "input_text", "text": part.text}
-    url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data}"
-    # `detail` is required by the SDK's type [oai-py response_input_image_param.py]; "auto" is the server default.
-    return {"type": "input_image", "image_url": url, "detail": "auto"}
+    if isinstance(part, ImagePart):
+        url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data}"
+        # `detail` is required by the SDK's type [oai-py response_input_image_param.py]; "auto" is the default.
+        return {"type": "input_image", "image_url": url, "detail": "auto"}
+    assert_never(part)
 
 
 def _parts(content: str | tuple[TextPart | ImagePart, ...] | None) -> list[dict[str, Any]]:
