@@ -19,6 +19,7 @@ import pytest
 
 import allos
 from allos import errors
+from allos.providers import get_spec
 from conformance.simulators import Simulator
 from conformance.simulators.chat_completions_aliases import CHAT_ALIASES
 
@@ -43,7 +44,8 @@ DEFAULT_MODELS = {
     "gemini": "gemini-2.5-flash",
     "openai-chat": "gpt-4o-mini",
 }
-TOOL_ALIASES = sorted(a for a in ROWS if a != "perplexity")  # Perplexity takes no tools
+# The rows that claim tool results (Perplexity takes no tools; llamacpp's tiny test model never calls one).
+TOOL_ALIASES = sorted(a for a in ROWS if allos.Capability.TOOL_RESULT in get_spec(a).capabilities)
 WEATHER = {
     "type": "function",
     "function": {

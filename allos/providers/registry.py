@@ -95,6 +95,17 @@ _LOCAL_UNCLAIMED: Final = frozenset({Capability.ERROR_MAPPING})
 # What a capable OpenAI-compatible alias claims. Image input and reasoning depend on the model, so only aliases
 # whose default model has them claim them.
 _CHAT_BASE: Final = ALL_CAPABILITIES - {Capability.IMAGE_INPUT, Capability.REASONING}
+_LLAMACPP_TOOLS: Final = frozenset(
+    {
+        Capability.TOOL_CALL,
+        Capability.TOOL_RESULT,
+        Capability.PARALLEL_TOOL_CALLS,
+        Capability.TOOL_CHOICE_REQUIRED,
+        Capability.TOOL_CHOICE_NAMED,
+        Capability.STREAMING_TOOL_CALLS,
+        Capability.HANDOFF,  # its history carries tool results, which the row does not claim
+    }
+)
 _TOOL_CAPABILITIES: Final = frozenset(
     {
         Capability.TOOLS,
@@ -439,6 +450,22 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         local=True,
         docs_url="https://localai.io/features/openai-functions/",
         description="LocalAI server",
+    ),
+    ProviderSpec(
+        name="llamacpp",
+        protocol="chat_completions",
+        # llama-server listens on 127.0.0.1:8080 by default and serves /v1/chat/completions
+        # [github.com/ggml-org/llama.cpp tools/server/README.md: --port (default: 8080)].
+        base_url="http://127.0.0.1:8080/v1",
+        api_key_env="LLAMACPP_API_KEY",  # only when the server runs with --api-key
+        api_key_required=False,
+        # Measured against llama-server (llama-cpp-python 0.3.36, llama.cpp commit 0c1e570) with the tiny model of
+        # conformance/llamacpp.py: the tool columns depend on a model that chooses to call tools, which that model
+        # does not (and a named tool_choice is treated as "auto"), so the row claims none of them.
+        capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED - _LLAMACPP_TOOLS,
+        local=True,
+        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
+        description="llama.cpp's llama-server",
     ),
     ProviderSpec(
         name="chat_completions",

@@ -885,6 +885,7 @@ LOCAL_SERVERS: Final = (
     _local("vllm", "http://localhost:8000/v1", "docs.vllm.ai/en/latest/features/tool_calling"),
     _local("lmstudio", "http://localhost:1234/v1", "lmstudio.ai/docs/api/openai-api"),
     _local("localai", "http://localhost:8080/v1", "localai.io/docs/features/openai-functions"),
+    _local("llamacpp", "http://127.0.0.1:8080/v1", "github.com/ggml-org/llama.cpp tools/server/README.md"),
     _local("chat_completions", "http://localhost/v1", "any OpenAI-compatible server (reference behaviour)"),
 )
 
