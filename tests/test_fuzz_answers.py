@@ -252,17 +252,10 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@st.composite
-def mutated(draw: st.DrawFn, family: str) -> bytes:
+def _mutated_body(draw: st.DrawFn, family: str) -> bytes:
     body = BODIES[family]
-    kind = draw(st.sampled_from(["wrong", "delete", "truncate", "junk"]))
-    if kind == "truncate":
-        raw = json.dumps(body).encode()
-        return raw[: draw(st.integers(0, len(raw)))]
-    if kind == "junk":
-        return draw(st.sampled_from([b"\xff\xfe\x00", DEEP.encode(), b"data: {}\n\n", b"<html>"]))
     path = draw(st.sampled_from(paths(body)))
-    if kind == "delete":
+    if draw(st.booleans()):
         copy = json.loads(json.dumps(body))
         target = copy
         for step in path[:-1]:
@@ -270,6 +263,36 @@ def mutated(draw: st.DrawFn, family: str) -> bytes:
         del target[path[-1]]
         return json.dumps(copy).encode()
     return json.dumps(with_path(body, path, draw(WRONG))).encode()
+
+
+def _mutated_stream(draw: st.DrawFn, family: str) -> bytes:
+    lines = STREAMS[family].split(b"\n")
+    position = draw(st.integers(0, len(lines) - 1))
+    junk = draw(st.sampled_from([b"data: " + DEEP.encode(), DEEP.encode(), b"data: \xff\xfe", b"data: [1]", b"\x00"]))
+    lines[position] = junk if draw(st.booleans()) else lines[position] + junk
+    return b"\n".join(lines)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, family: str) -> tuple[str, bytes]:
+    """(content type, body): a mutated whole answer or stream, truncated anywhere, sometimes mislabelled."""
+    stream_type = STREAM_TYPE.get(family, "text/event-stream")
+    kind = draw(st.sampled_from(["field", "stream", "truncate", "junk"]))
+    if kind == "field":
+        raw, content_type = _mutated_body(draw, family), "application/json"
+    elif kind == "stream":
+        raw, content_type = _mutated_stream(draw, family), stream_type
+    elif kind == "truncate":
+        raw, content_type = draw(
+            st.sampled_from([(json.dumps(BODIES[family]).encode(), "application/json"), (STREAMS[family], stream_type)])
+        )
+        raw = raw[: draw(st.integers(0, len(raw)))]
+    else:
+        raw = draw(st.sampled_from([b"\xff\xfe\x00", DEEP.encode(), b"data: {}\n\n", b"<html>", STREAMS[family]]))
+        content_type = stream_type
+    if draw(st.integers(0, 9)) == 0:  # the wrong label: JSON as a stream, a stream as JSON
+        content_type = "application/json" if content_type != "application/json" else stream_type
+    return content_type, raw
 
 
 def _cases() -> int:
@@ -280,9 +303,10 @@ def _cases() -> int:
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_fuzzed_answer_is_typed(loopback_server: LoopbackServer, family: str, mode: str) -> None:
     @settings(max_examples=_cases(), deadline=None, suppress_health_check=list(HealthCheck))
-    @given(body=mutated(family))
-    def check(body: bytes) -> None:
-        loopback_server.push(Reply(headers={"content-type": "application/json"}, body=body))
+    @given(answer=mutated(family))
+    def check(answer: tuple[str, bytes]) -> None:
+        content_type, body = answer
+        loopback_server.push(Reply(headers={"content-type": content_type}, body=body))
         assert_typed_and_secret_free(call(loopback_server, family, mode))
 
     check()
