@@ -25,7 +25,6 @@ import json
 import math
 import random
 import ssl
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -35,6 +34,7 @@ import yaml
 
 from allos import __version__
 from allos.errors import REDACTED
+from conformance.inputs import InputInvalid, read_text, shown
 
 __all__ = [
     "KEPT_REQUEST_HEADERS",
@@ -280,7 +280,7 @@ def load_cassette(path: Path) -> dict[str, Any]:
     >>> load_cassette(Path("cassettes/groq/chat.yaml"))["meta"]["source"]  # doctest: +SKIP
     'simulator groq'
     """
-    return parse_cassette(_read_text(path), path)
+    return parse_cassette(read_text(path, CassetteInvalid), path)
 
 
 def parse_cassette(text: str, path: Path | str) -> dict[str, Any]:
@@ -298,46 +298,20 @@ def parse_cassette(text: str, path: Path | str) -> dict[str, Any]:
         raise CassetteInvalid(path, str(problem)) from None
 
 
-class CassetteInvalid(ValueError):
+class CassetteInvalid(InputInvalid):
     """A file that cannot be used as a cassette: one line naming the file, the field and what was expected."""
 
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path, self.problem = str(path), problem
-        super().__init__(f"cassette {path} is invalid: {problem}")
+    what = "cassette"
 
 
 class _Problem(Exception):
     """Raised by the checks below; `parse_cassette` adds the file's name."""
 
 
-# A cassette is a few hundred KB; bounds that no recording reaches keep a hostile file from costing minutes.
-_MAX_BYTES = 64 * 1024 * 1024
+# Bounds that no recording reaches keep a hostile file (deep nesting, YAML aliases that fan out) cheap to refuse.
 _MAX_DEPTH = 200
 _MAX_VALUES = 2_000_000
 _REQUEST_FIELDS = ("method", "uri", "body", "headers")
-
-
-def _read_text(path: Path) -> str:
-    try:
-        mode = path.stat().st_mode
-        if stat.S_ISDIR(mode):
-            raise CassetteInvalid(path, "it is a directory, expected a YAML file")
-        if not stat.S_ISREG(mode):
-            raise CassetteInvalid(path, "it is not a regular file, expected a YAML file")
-        size = path.stat().st_size
-        if size > _MAX_BYTES:
-            raise CassetteInvalid(path, f"it is {size} bytes, more than the {_MAX_BYTES} a cassette may have")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CassetteInvalid(path, "the file does not exist") from None
-    except OSError as exc:
-        raise CassetteInvalid(path, f"it cannot be read ({exc.strerror or type(exc).__name__})") from None
-    if not raw.strip():
-        raise CassetteInvalid(path, "the file is empty")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CassetteInvalid(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -345,20 +319,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _shown(value: Any) -> str:
-    """A value as a message shows it: short scalars as themselves, containers by their kind."""
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "null"}[value]
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
-    if isinstance(value, (int, float)):
-        return repr(value)
-    names = {dict: "a mapping", list: "a list", bytes: "binary data", datetime.datetime: "a timestamp"}
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
 def _wrong(where: str, value: Any, expected: str) -> NoReturn:
-    raise _Problem(f"{where or 'the top level'} is {_shown(value)}, expected {expected}")
+    raise _Problem(f"{where or 'the top level'} is {shown(value)}, expected {expected}")
 
 
 def _mapping(value: Any, where: str, expected: str) -> dict[Any, Any]:
@@ -411,7 +373,7 @@ def _check_request(value: Any, where: str) -> None:
     request = _mapping(value, where, "a mapping with method, uri, body and headers")
     unknown = [name for name in request if name not in _REQUEST_FIELDS]
     if unknown:
-        raise _Problem(f"{where} has an unknown field {_shown(unknown[0])}; expected only {', '.join(_REQUEST_FIELDS)}")
+        raise _Problem(f"{where} has an unknown field {shown(unknown[0])}; expected only {', '.join(_REQUEST_FIELDS)}")
     _text(_field(request, "method", where), f"{where}.method", empty=False)
     _text(_field(request, "uri", where), f"{where}.uri", empty=False)
     _check_headers(request.get("headers"), f"{where}.headers")
@@ -445,7 +407,7 @@ def _check_headers(value: Any, where: str) -> dict[Any, Any]:
     headers = _mapping(value, where, "a mapping of header names to lists of values")
     for name, values in headers.items():
         if not isinstance(name, str):
-            raise _Problem(f"{where} has the header name {_shown(name)}, expected a string")
+            raise _Problem(f"{where} has the header name {shown(name)}, expected a string")
         listed = values if isinstance(values, list) else [values]
         for index, item in enumerate(listed):
             if not isinstance(item, str):
@@ -459,7 +421,7 @@ def _check_body(value: Any, where: str, *, stream: str | None) -> None:
         return
     body = _mapping(value, where, "a mapping with one key, json or text")
     if len(body) != 1 or next(iter(body)) not in ("json", "text"):
-        keys = ", ".join(_shown(key) for key in body) or "no key"
+        keys = ", ".join(shown(key) for key in body) or "no key"
         raise _Problem(f"{where} has {keys}, expected one key, json or text")
     if "text" in body:
         _text(body["text"], f"{where}.text")
@@ -483,7 +445,7 @@ def _check_json(value: Any, where: str) -> None:
         if isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str):
-                    raise _Problem(f"{_path(path)} has the key {_shown(key)}, expected a string")
+                    raise _Problem(f"{_path(path)} has the key {shown(key)}, expected a string")
                 stack.append((child, (path, f".{key}"), depth + 1))
         elif isinstance(item, list):
             stack.extend((child, (path, f"[{index}]"), depth + 1) for index, child in enumerate(item))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from conformance.inputs import InputInvalid
 from conformance.results import EXIT_USAGE, Report, Result, exit_code, load_report, merge_reports, write_atomic
 
 if TYPE_CHECKING:
@@ -65,6 +67,54 @@ def _validate(providers: list[str] | None, capabilities: list[str] | None) -> No
             raise _fail_usage(f"unknown capability {capability!r}; known: {', '.join(sorted(known))}")
 
 
+# --- paths given on the command line: checked before anything runs, so a bad one costs one line and writes nothing
+
+
+def _output_dir(option: str, path: Path) -> None:
+    """`path` is a directory this command may write into, or one it can create."""
+    existing = path
+    while not existing.exists() and not existing.is_symlink():
+        existing = existing.parent
+    if not existing.is_dir():
+        kind = "a file" if existing.is_file() else "not a directory"
+        where = f"{path} is {kind}" if existing == path else f"{path} is under {existing}, which is {kind}"
+        raise _fail_usage(f"{option}: {where}; expected a directory")
+    try:
+        with tempfile.TemporaryFile(dir=existing):  # the one reliable test of writability (root, read-only mounts)
+            pass
+    except OSError as exc:
+        raise _fail_usage(f"{option}: {path} cannot be written ({existing}: {exc.strerror or exc})") from None
+
+
+def _output_file(option: str, path: Path) -> None:
+    if path.is_dir():
+        raise _fail_usage(f"{option}: {path} is a directory; expected a file to write")
+    _output_dir(option, path.parent)
+
+
+def _input(label: str, path: Path, *, expected: str, directory: bool = False) -> None:
+    """`path` exists and is a directory (`directory=True`) or a regular file; `label` names the argument."""
+    if not path.exists():
+        raise _fail_usage(f"{label} {path} does not exist; expected {expected}")
+    if directory and not path.is_dir():
+        raise _fail_usage(f"{label} {path} is not a directory; expected {expected}")
+    if not directory and path.is_dir():
+        raise _fail_usage(f"{label} {path} is a directory; expected {expected}")
+    if not directory and not path.is_file():
+        raise _fail_usage(f"{label} {path} is not a regular file; expected {expected}")
+
+
+def _run_paths(mode: str, cassettes: Path, reports: Path) -> None:
+    if mode == "replay":
+        _input("--cassettes", cassettes, expected="the directory of recordings (<alias>/<case>.yaml)", directory=True)
+    elif mode == "record":
+        _output_dir("--cassettes", cassettes)
+    _output_dir("--reports", reports)
+
+
+RESULTS_FILE = "a results file (matrix.json) written by a run"
+
+
 def write_reports(report: Report, directory: Path) -> list[Path]:
     from conformance.matrix import render_html, render_markdown
 
@@ -104,6 +154,7 @@ def run(
         raise _fail_usage(f"--against must be provider or simulator, not {against!r}")
     names, caps = _split(providers), _split(capabilities)
     _validate(names, caps)
+    _run_paths(mode, cassettes, reports)
     simulate: Callable[[str], AbstractContextManager[str]] | None = None
     if against == "simulator":
         from conformance.simulators import simulate
@@ -149,6 +200,8 @@ def report(
     reports: Annotated[Path | None, typer.Option(help="Also write matrix.json/.md/.html here.")] = None,
 ) -> None:
     """Re-render a results file (or several, merged) without running anything."""
+    if reports is not None:
+        _output_dir("--reports", reports)
     merged = _load_all(files)
     _show(merged)
     if reports is not None:
@@ -165,6 +218,7 @@ def merge(
     ),
 ) -> None:
     """Combine results from several CI jobs (one per provider) into one matrix."""
+    _output_dir("--reports", reports)
     merged = _load_all(files)
     for path in write_reports(merged, reports):
         typer.echo(f"wrote {path}")
@@ -172,12 +226,14 @@ def merge(
 
 
 def _load_all(files: list[Path]) -> Report:
+    for path in files:
+        _input("FILES", path, expected=RESULTS_FILE)
     loaded = []
     for path in files:
         try:
             loaded.append(load_report(path))
-        except (OSError, ValueError) as exc:
-            raise _fail_usage(f"cannot read {path}: {exc}") from None
+        except InputInvalid as exc:
+            raise _fail_usage(str(exc)) from None
     return merge_reports(loaded)
 
 
@@ -218,8 +274,11 @@ def repro(
     """Replay a minimal reproduction: exit 0 when it no longer fails, 1 when it still does, 2 when it cannot run."""
     from conformance.repro import replay_repro
 
+    _input("FILE", file, expected="a reproduction (reports/failures/<alias>-<case>.json)")
     try:
         code, message = replay_repro(file, against)
+    except InputInvalid as exc:
+        raise _fail_usage(str(exc)) from None
     except (OSError, ValueError, KeyError) as exc:
         raise _fail_usage(f"cannot replay {file}: {exc}") from None
     typer.echo(message)
@@ -236,6 +295,7 @@ def drift(
     """What changed in the providers' answers: fields, types, enum values, statuses and headers, per alias."""
     from conformance.drift import compare_paths, render_markdown_drift, render_rich_drift
 
+    _drift_paths(old, new, markdown)
     try:
         changes = compare_paths(old, new)
     except (OSError, ValueError) as exc:
@@ -261,6 +321,23 @@ def fidelity(
     from conformance.fidelity import fidelity_command
 
     raise typer.Exit(fidelity_command(make_console(), cassettes, out, min_agreement))
+
+
+def _drift_paths(old: Path, new: Path, markdown: Path | None) -> None:
+    expected = "a cassette directory or a results file"
+    for label, path in (("OLD", old), ("NEW", new)):
+        if not path.exists():
+            raise _fail_usage(f"{label} {path} does not exist; expected {expected}")
+        if not path.is_dir() and not path.is_file():
+            raise _fail_usage(f"{label} {path} is not a regular file; expected {expected}")
+    if old.is_dir() != new.is_dir():
+        kinds = {True: "a directory", False: "a file"}
+        raise _fail_usage(
+            f"OLD {old} is {kinds[old.is_dir()]} but NEW {new} is {kinds[new.is_dir()]}; "
+            "compare two cassette directories or two results files"
+        )
+    if markdown is not None:
+        _output_file("--markdown", markdown)
 
 
 def main(argv: list[str] | None = None) -> int:

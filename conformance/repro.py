@@ -27,15 +27,17 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from allos.providers.registry import ProviderSpec
+from conformance.inputs import InputInvalid, read_json, shown, validation_problem
 from conformance.results import write_atomic
 from conformance.sequences import Attempt, Blocked, CorpusCase, attempt, blocking_transport, http_transport
 
 __all__ = [
     "REPRO_SCHEMA_VERSION",
     "Endpoint",
+    "ReproInvalid",
     "failure_path",
     "forget_failure",
     "load_repro",
@@ -381,10 +383,71 @@ def _size(case: CorpusCase) -> dict[str, int]:
 # --- replaying one --------------------------------------------------------------------------------------------------
 
 
+class ReproInvalid(InputInvalid):
+    """A reproduction file that cannot be replayed as written: one line naming the file and the field."""
+
+    what = "reproduction"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _Failure(_Loose):
+    error: str | None = None
+    status: int | None = None
+
+
+class _Http(_Loose):
+    method: str | None
+    url: str | None
+    body: Any = None
+
+
+class _Request(_Loose):
+    canonical: dict[str, Any]
+    http: _Http | None
+
+
+class _Answer(_Loose):
+    status: int
+    headers: dict[str, str] | None = None
+    body: Any = None
+
+
+class _ReproFile(_Loose):
+    """What `replay_repro` reads of a reproduction (`write_repro` writes more; the rest is for people)."""
+
+    schema_version: int
+    alias: str
+    case: str
+    where: Where
+    failure: _Failure
+    request: _Request
+    answer: _Answer | None
+
+
 def load_repro(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """A reproduction file, validated; `ReproInvalid` names the file and the field (the canonical request included:
+    it must still be a valid `ChatRequest`, and the alias a registered one)."""
+    from allos.errors import ConfigurationError
+    from allos.providers.registry import get_spec
+
+    data = read_json(path, ReproInvalid)
+    if not isinstance(data, dict):
+        raise ReproInvalid(path, f"the top level is {shown(data)}, expected an object")
     if data.get("schema_version") != REPRO_SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema_version {data.get('schema_version')!r}, expected {REPRO_SCHEMA_VERSION}")
+        raise ReproInvalid(path, f"schema_version is {shown(data.get('schema_version'))}, expected 1")
+    try:
+        _ReproFile.model_validate(data)
+        CorpusCase(data["case"], "repro", data["request"]["canonical"]).chat_request("m")
+    except ValidationError as exc:
+        prefix = "request.canonical" if exc.title == "ChatRequest" else ""
+        raise ReproInvalid(path, validation_problem(exc, prefix)) from None
+    try:
+        get_spec(data["alias"])
+    except ConfigurationError:
+        raise ReproInvalid(path, f"alias is {shown(data['alias'])}, which is not a registered alias") from None
     return data
 
 

@@ -6,7 +6,6 @@ publish its results and another can merge and render them without re-running any
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -14,14 +13,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allos import __version__
+from conformance.inputs import InputInvalid, read_json, shown, validation_problem
 
 __all__ = [
     "SCHEMA_VERSION",
     "STATUSES",
     "Report",
+    "ReportInvalid",
     "Result",
     "Status",
     "exit_code",
@@ -107,12 +108,24 @@ def exit_code(results: Iterable[Result]) -> int:
     return EXIT_OK
 
 
+class ReportInvalid(InputInvalid):
+    """A results file that cannot be read as a `Report`: one line naming the file and the field."""
+
+    what = "results file"
+
+
 def load_report(path: Path) -> Report:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    """A results file, validated; `ReportInvalid` names the file and the first field that is wrong."""
+    data = read_json(path, ReportInvalid)
+    if not isinstance(data, dict):
+        raise ReportInvalid(path, f"the top level is {shown(data)}, expected an object with schema_version and results")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema_version {version!r}, expected {SCHEMA_VERSION}")
-    return Report.model_validate(data)
+        raise ReportInvalid(path, f"schema_version is {shown(version)}, expected {SCHEMA_VERSION}")
+    try:
+        return Report.model_validate(data)
+    except ValidationError as exc:
+        raise ReportInvalid(path, validation_problem(exc)) from None
 
 
 def merge_reports(reports: Iterable[Report]) -> Report:

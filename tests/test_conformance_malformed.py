@@ -177,7 +177,7 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
     ),
     ("empty-file", _text(""), "the file is empty"),
     ("whitespace-only", _text("\n  \n"), "the file is empty"),
-    ("a-directory", _directory, "it is a directory, expected a YAML file"),
+    ("a-directory", _directory, "it is a directory, expected a file"),
     ("a-fifo", _fifo, "it is not a regular file"),
     ("unreadable", _loop, "it cannot be read"),
 ]
