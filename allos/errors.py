@@ -144,8 +144,10 @@ class ProviderError(AllosError):
     def _scrub(self, secrets: Iterable[str]) -> None:
         values = list(secrets)
         super()._scrub(values)
-        if self.body:
-            self.body = redact(self.body, values)
+        for name in ("body", "request_id", "code", "error_type"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, redact(value, values))
 
     def __str__(self) -> str:
         status = f"{self.status_code} " if self.status_code is not None else ""
@@ -285,12 +287,54 @@ def _redact_json(value: Any, secrets: list[str]) -> Any:
 
 @contextmanager
 def scrubbed(secrets: Iterable[str]) -> Iterator[None]:
-    """Scrub `secrets` from any Allos error that leaves the block, and from its causes."""
+    """Scrub `secrets` from any error that leaves the block and from its whole chain of causes and contexts.
+
+    Allos errors are scrubbed in place. Another exception in the chain (a library's, such as pydantic's
+    ValidationError, whose text quotes the input) is cut out of the chain when its text still holds a secret after
+    its string arguments were redacted; an exception like that leaving the block itself becomes a
+    ResponseParseError, so that no secret reaches `str`, `repr` or a printed traceback.
+    """
     try:
         yield
-    except AllosError as exc:
-        values = list(secrets)
-        exc._scrub(values)
-        if isinstance(exc.__cause__, AllosError):
-            exc.__cause__._scrub(values)
-        raise
+    except Exception as exc:
+        values = [s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH]
+        if not values:
+            raise
+        _scrub_chain(exc, values)
+        if isinstance(exc, AllosError) or not _holds(exc, values):
+            raise
+        raise ResponseParseError(f"an unexpected {type(exc).__name__} whose text held a secret (withheld)") from None
+
+
+def _scrub_chain(exc: BaseException, secrets: list[str]) -> None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        _scrub_one(current, secrets)
+        for link in ("__cause__", "__context__"):
+            linked = getattr(current, link)
+            if linked is not None and id(linked) not in seen:
+                _scrub_one(linked, secrets)
+                if not isinstance(linked, AllosError) and _holds(linked, secrets):
+                    setattr(current, link, None)
+                    current.__suppress_context__ = True
+        current = current.__cause__ or current.__context__
+
+
+def _scrub_one(exc: BaseException, secrets: list[str]) -> None:
+    if isinstance(exc, AllosError):
+        exc._scrub(secrets)
+        return
+    try:
+        exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
+    except (AttributeError, TypeError):  # an exception type that refuses new args: judged by its text alone
+        pass
+
+
+def _holds(exc: BaseException, secrets: list[str]) -> bool:
+    try:
+        text = f"{exc}\n{exc!r}"
+    except Exception:  # an exception whose str itself fails cannot be shown either way
+        return True
+    return any(secret in text for secret in secrets)

@@ -1,22 +1,23 @@
 """Moving bytes: httpx, sync and async, with retries and timeouts. No knowledge of any wire format.
 
-Retry policy (the same as the official SDKs, so users meet no surprise): at most `max_retries` extra attempts
-(default 2) on 408, 409, 429, 5xx and on connection errors or timeouts; never on another 4xx. A server's
-`x-should-retry: true|false` overrides the status. The wait honours `retry-after-ms`, then `Retry-After` (seconds
-or an HTTP date) when it is positive and at most `MAX_RETRY_AFTER`; otherwise it is exponential backoff from
-`INITIAL_RETRY_DELAY`, capped at `MAX_RETRY_DELAY`, with up to 25% jitter. A stream is retried only before its first
-byte. Sources: openai-python `_base_client.py` / `_constants.py`, anthropic-sdk-python (same policy).
+Retry policy (the same as the official SDKs, so users meet no surprise; the pure rules are in `allos._retry`): at
+most `max_retries` extra attempts (default 2) on 408, 409, 429, 5xx and on connection errors or timeouts; never on
+another 4xx, and never when the server asks for a wait above `MAX_RETRY_AFTER` (that error reaches the caller with
+`retry_after` set). A non-streaming call whose body breaks off or stalls mid-way is retried like a connection error;
+a stream is retried only before its first byte. No httpx exception leaves this module: a network failure is an
+`APIConnectionError` (or `APITimeoutError`) saying whether the server answered at all, and a body that is not in its
+declared content-encoding is a `ResponseParseError`. Sources: openai-python `src/openai/_base_client.py` and
+`src/openai/_constants.py`, anthropic-sdk-python (same policy).
 
-The retry decisions are pure functions (`should_retry`, `parse_retry_after`, `retry_delay`) so they are tested
-without a network; `Transport` only loops over them.
+Clients are created lazily and under a lock, so threads that share a provider share one connection pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -24,8 +25,23 @@ from typing import Any, Final
 
 import httpx
 
+from allos._retry import (
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+    parse_retry_after,
+    retry_delay,
+    should_retry,
+)
 from allos._sentinel import NOT_GIVEN, NotGiven
-from allos.errors import APIConnectionError, APITimeoutError, ProviderError
+from allos.errors import (
+    AllosError,
+    APIConnectionError,
+    APITimeoutError,
+    ProviderError,
+    RateLimitError,
+    ResponseParseError,
+)
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -43,67 +59,9 @@ logger = logging.getLogger("allos")
 
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_TIMEOUT: Final = httpx.Timeout(600.0, connect=5.0)
-INITIAL_RETRY_DELAY: Final = 0.5
-MAX_RETRY_DELAY: Final = 8.0
-MAX_RETRY_AFTER: Final = 60.0
-_RETRYABLE_STATUSES: Final = frozenset({408, 409, 429})
-
 TimeoutTypes = float | httpx.Timeout | None
 # Turns an error answer (status, body text, headers) into the protocol's ProviderError.
 ErrorFactory = Callable[[int, str, Mapping[str, str]], ProviderError]
-
-
-def should_retry(status_code: int, headers: Mapping[str, str]) -> bool:
-    """Whether an error answer is worth another attempt.
-
-    >>> should_retry(429, {}), should_retry(400, {}), should_retry(400, {"x-should-retry": "true"})
-    (True, False, True)
-    """
-    override = headers.get("x-should-retry")
-    if override == "true":
-        return True
-    if override == "false":
-        return False
-    return status_code in _RETRYABLE_STATUSES or status_code >= 500
-
-
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait, from `retry-after-ms` or `Retry-After`; None when absent or unreadable.
-
-    >>> parse_retry_after({"retry-after-ms": "250"}), parse_retry_after({"retry-after": "2"})
-    (0.25, 2.0)
-    """
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return moment.timestamp() - (time.time() if now is None else now)
-
-
-def retry_delay(retries_done: int, headers: Mapping[str, str], jitter: float) -> float:
-    """Seconds to wait before the next attempt. `jitter` in [0, 1) is drawn by the caller, so this stays pure.
-
-    >>> retry_delay(0, {"retry-after": "3"}, 0.9), retry_delay(0, {}, 0.0), retry_delay(10, {}, 0.0)
-    (3.0, 0.5, 8.0)
-    """
-    asked = parse_retry_after(headers)
-    if asked is not None and 0 < asked <= MAX_RETRY_AFTER:
-        return asked
-    backoff = min(INITIAL_RETRY_DELAY * 2.0**retries_done, MAX_RETRY_DELAY)
-    return backoff * (1 - 0.25 * jitter)
 
 
 class Transport:
@@ -138,6 +96,7 @@ class Transport:
         self._owns_client = http_client is None
         self._owns_async_client = async_http_client is None
         self._random = random.Random()
+        self._client_lock = threading.Lock()
         # Parsing a URL string is a third of what httpx spends building a request (~25 us): parse each URL once.
         self._urls: dict[str, httpx.URL] = {}
 
@@ -151,14 +110,19 @@ class Transport:
 
     @property
     def client(self) -> httpx.Client:
+        # Double-checked under a lock: threads sharing a provider share one pool, which `close()` then closes.
         if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout_for_client())
+            with self._client_lock:
+                if self._client is None:
+                    self._client = httpx.Client(timeout=self._timeout_for_client())
         return self._client
 
     @property
     def async_client(self) -> httpx.AsyncClient:
         if self._async_client is None:
-            self._async_client = httpx.AsyncClient(timeout=self._timeout_for_client())
+            with self._client_lock:
+                if self._async_client is None:
+                    self._async_client = httpx.AsyncClient(timeout=self._timeout_for_client())
         return self._async_client
 
     def close(self) -> None:
@@ -206,8 +170,42 @@ class Transport:
             hint="check base_url and the network",
         )
 
+    def _body_error(self, exc: httpx.HTTPError, response: httpx.Response) -> AllosError:
+        """The server answered, then its body failed: cut, too slow, or not in the encoding it declared."""
+        status = response.status_code
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"the {status} answer's body did not arrive within the timeout ({type(exc).__name__})",
+                provider=self.provider,
+                hint="raise timeout= or retry later",
+            )
+        if isinstance(exc, httpx.TransportError):
+            return APIConnectionError(
+                f"the connection broke while reading the {status} answer's body ({type(exc).__name__})",
+                provider=self.provider,
+                hint="retry later; the server or a proxy cut the answer short",
+            )
+        encoding = response.headers.get("content-encoding", "identity")
+        return ResponseParseError(
+            f"the {status} answer's body is not valid {encoding!r} as its content-encoding says ({type(exc).__name__})",
+            provider=self.provider,
+        )
+
+    def _request_error(self, exc: httpx.HTTPError) -> AllosError:
+        """An httpx failure that is no network trouble (a bad URL, a redirect loop): not worth a retry."""
+        if isinstance(exc, httpx.TransportError):
+            return self._connection_error(exc)
+        return APIConnectionError(
+            f"the request to {self.base_url} failed ({type(exc).__name__})",
+            provider=self.provider,
+            hint="check base_url",
+        )
+
     def _status_error(self, response: httpx.Response) -> ProviderError:
-        return self._error_factory(response.status_code, response.text, response.headers)
+        error = self._error_factory(response.status_code, response.text, response.headers)
+        if isinstance(error, RateLimitError) and error.retry_after is None:
+            error.retry_after = parse_retry_after(response.headers)
+        return error
 
     def _next_delay(self, retries_done: int, headers: Mapping[str, str]) -> float:
         return retry_delay(retries_done, headers, self._random.random())
@@ -244,7 +242,8 @@ class Transport:
         _read: bool = False,
         _method: str = "POST",
     ) -> Iterator[httpx.Response]:
-        """POST with retries; yields a successful response whose body is still to be read."""
+        """POST with retries; yields a successful response whose body is still to be read (or read, with `_read`:
+        then a body cut mid-way or too slow is retried like a connection error)."""
         client = self.client
         for retries_done in range(self.max_retries + 1):
             last = retries_done == self.max_retries
@@ -254,37 +253,55 @@ class Transport:
             except httpx.TransportError as exc:
                 if last:
                     raise self._connection_error(exc) from exc
-                delay = self._next_delay(retries_done, {})
-                self._log_retry(type(exc).__name__, delay, retries_done)
-                time.sleep(delay)
+                self._sleep(retries_done, {}, type(exc).__name__)
                 continue
+            except httpx.HTTPError as exc:
+                raise self._request_error(exc) from exc
+            broken: httpx.TransportError | None = None
             try:
                 if response.is_success:
-                    if _read:
-                        self._read(response)
-                    yield response
-                    return
-                self._read(response)
-                if last or not should_retry(response.status_code, response.headers):
-                    raise self._status_error(response)
+                    broken = self._read_or_failure(response) if _read else None
+                    if broken is None:
+                        yield response
+                        return
+                    if last:
+                        raise self._body_error(broken, response) from broken
+                    reason = f"{type(broken).__name__} in the body"
+                else:
+                    self._read(response)
+                    if last or not should_retry(response.status_code, response.headers):
+                        raise self._status_error(response)
+                    reason = str(response.status_code)
             finally:
                 response.close()
-            delay = self._next_delay(retries_done, response.headers)
-            self._log_retry(str(response.status_code), delay, retries_done)
-            time.sleep(delay)
+            self._sleep(retries_done, response.headers if broken is None else {}, reason)
 
-    def _read(self, response: httpx.Response) -> None:
+    def _sleep(self, retries_done: int, headers: Mapping[str, str], reason: str) -> None:
+        delay = self._next_delay(retries_done, headers)
+        self._log_retry(reason, delay, retries_done)
+        time.sleep(delay)
+
+    def _read_or_failure(self, response: httpx.Response) -> httpx.TransportError | None:
+        """Read the whole body; a network failure on the way is returned (the caller may retry), others raised."""
         try:
             response.read()
         except httpx.TransportError as exc:
-            raise self._connection_error(exc) from exc
+            return exc
+        except httpx.HTTPError as exc:  # DecodingError: a corrupt gzip or deflate body
+            raise self._body_error(exc, response) from exc
+        return None
+
+    def _read(self, response: httpx.Response) -> None:
+        broken = self._read_or_failure(response)
+        if broken is not None:
+            raise self._body_error(broken, response) from broken
 
     def iter_bytes(self, response: httpx.Response) -> Iterator[bytes]:
-        """The body of a streaming response, with network failures mapped to Allos errors."""
+        """The body of a streaming response, with network and decoding failures mapped to Allos errors."""
         try:
             yield from response.iter_bytes()
-        except httpx.TransportError as exc:
-            raise self._connection_error(exc) from exc
+        except httpx.HTTPError as exc:
+            raise self._body_error(exc, response) from exc
 
     # --- async -----------------------------------------------------------------------------------------------------
 
@@ -315,34 +332,51 @@ class Transport:
             except httpx.TransportError as exc:
                 if last:
                     raise self._connection_error(exc) from exc
-                delay = self._next_delay(retries_done, {})
-                self._log_retry(type(exc).__name__, delay, retries_done)
-                await asyncio.sleep(delay)
+                await self._asleep(retries_done, {}, type(exc).__name__)
                 continue
+            except httpx.HTTPError as exc:
+                raise self._request_error(exc) from exc
+            broken = None
             try:
                 if response.is_success:
-                    if _read:
-                        await self._aread(response)
-                    yield response
-                    return
-                await self._aread(response)
-                if last or not should_retry(response.status_code, response.headers):
-                    raise self._status_error(response)
+                    broken = await self._aread_or_failure(response) if _read else None
+                    if broken is None:
+                        yield response
+                        return
+                    if last:
+                        raise self._body_error(broken, response) from broken
+                    reason = f"{type(broken).__name__} in the body"
+                else:
+                    await self._aread(response)
+                    if last or not should_retry(response.status_code, response.headers):
+                        raise self._status_error(response)
+                    reason = str(response.status_code)
             finally:
                 await response.aclose()
-            delay = self._next_delay(retries_done, response.headers)
-            self._log_retry(str(response.status_code), delay, retries_done)
-            await asyncio.sleep(delay)
+            await self._asleep(retries_done, response.headers if broken is None else {}, reason)
 
-    async def _aread(self, response: httpx.Response) -> None:
+    async def _asleep(self, retries_done: int, headers: Mapping[str, str], reason: str) -> None:
+        delay = self._next_delay(retries_done, headers)
+        self._log_retry(reason, delay, retries_done)
+        await asyncio.sleep(delay)
+
+    async def _aread_or_failure(self, response: httpx.Response) -> httpx.TransportError | None:
         try:
             await response.aread()
         except httpx.TransportError as exc:
-            raise self._connection_error(exc) from exc
+            return exc
+        except httpx.HTTPError as exc:
+            raise self._body_error(exc, response) from exc
+        return None
+
+    async def _aread(self, response: httpx.Response) -> None:
+        broken = await self._aread_or_failure(response)
+        if broken is not None:
+            raise self._body_error(broken, response) from broken
 
     async def aiter_bytes(self, response: httpx.Response) -> AsyncIterator[bytes]:
         try:
             async for chunk in response.aiter_bytes():
                 yield chunk
-        except httpx.TransportError as exc:
-            raise self._connection_error(exc) from exc
+        except httpx.HTTPError as exc:
+            raise self._body_error(exc, response) from exc

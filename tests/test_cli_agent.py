@@ -33,7 +33,7 @@ def _plain_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     monkeypatch.delenv("ALLOS_PROVIDER", raising=False)
-    monkeypatch.setattr("allos.transport.INITIAL_RETRY_DELAY", 0.001)
+    monkeypatch.setattr("allos._retry.INITIAL_RETRY_DELAY", 0.001)
 
 
 @pytest.fixture

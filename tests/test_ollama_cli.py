@@ -18,7 +18,7 @@ def _plain_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
-    monkeypatch.setattr("allos.transport.INITIAL_RETRY_DELAY", 0.001)  # the CLI keeps the default retries
+    monkeypatch.setattr("allos._retry.INITIAL_RETRY_DELAY", 0.001)  # the CLI keeps the default retries
 
 
 def test_models_prints_a_table(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -83,3 +83,11 @@ def test_transport_repr_hides_headers() -> None:
     )
     assert "sk-0123456789" not in repr(transport)
     assert transport.base_url == "http://127.0.0.1:1/v1"
+
+
+def test_should_retry_refuses_a_wait_above_the_cap() -> None:
+    too_long = {"retry-after": str(MAX_RETRY_AFTER + 1)}
+    assert should_retry(429, too_long) is False
+    assert should_retry(503, too_long) is False
+    assert should_retry(429, {"retry-after": str(MAX_RETRY_AFTER)}) is True
+    assert should_retry(429, {**too_long, "x-should-retry": "true"}) is True  # the server's explicit word wins

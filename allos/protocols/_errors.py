@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from allos import _json
+from allos._retry import parse_retry_after
 from allos.errors import ProviderError, make_status_error
-from allos.transport import parse_retry_after
 
 __all__ = ["ErrorDetails", "error_from_response", "parse_error_body"]
 

@@ -1,0 +1,233 @@
+"""The transport against servers that misbehave on real sockets: bodies cut or stalled mid-way, resets, corrupt
+content-encodings, a Retry-After longer than we wait, and threads racing to create the client.
+
+Retry waits are shortened through the policy's constant (the waits themselves are pure and tested in
+test_transport_policy.py); everything else is real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from loopback import LoopbackServer, Reply, json_reply, sse_reply
+from provider_modes import opened, run
+
+from allos import errors, get_provider
+from allos.providers import Provider
+from allos.transport import Transport
+from allos.types import StreamEnd
+
+MODES = ("chat", "achat", "stream", "astream")
+BODY_MODES = ("chat", "achat")  # calls that read the whole body before answering
+USER = {"role": "user", "content": "hi"}
+KEY = "sk-fault-test-0123456789"
+ANSWER = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("allos._retry.INITIAL_RETRY_DELAY", 0.001)
+
+
+def provider_at(url: str, **kwargs: object) -> Provider:
+    return get_provider("groq", api_key=KEY, base_url=url, model="m", **kwargs)  # type: ignore[arg-type]
+
+
+def cut_body() -> Reply:
+    """A 200 whose chunked body stops after its first chunk: the server answered, then the connection broke."""
+    return Reply(headers=JSON, chunks=[b'{"id": "chatcmpl-1", ', b'"object": "chat.completion"}'], cut_after=1)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", BODY_MODES)
+async def test_transport_retries_a_body_cut_mid_way(mode: str, loopback: LoopbackServer) -> None:
+    loopback.push(cut_body(), json_reply(ANSWER))
+    async with opened(provider_at(loopback.url("/v1"), max_retries=2)) as provider:
+        events = await run(provider, mode, [USER])
+    assert isinstance(events[-1], StreamEnd) and events[-1].response.text == "ok"
+    assert len(loopback.requests) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", BODY_MODES)
+async def test_transport_body_cut_every_time_says_the_server_answered(mode: str, loopback: LoopbackServer) -> None:
+    loopback.push(cut_body(), cut_body())
+    async with opened(provider_at(loopback.url("/v1"), max_retries=1)) as provider:
+        with pytest.raises(errors.APIConnectionError) as caught:
+            await run(provider, mode, [USER])
+    assert len(loopback.requests) == 2
+    assert "broke while reading the 200 answer's body" in str(caught.value)
+    assert "could not reach" not in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_transport_corrupt_encoding_is_a_parse_error(mode: str, encoding: str, loopback: LoopbackServer) -> None:
+    headers = {"content-encoding": encoding}
+    junk = b"\x1f\x8b\x08\x00this is not deflate data at all"
+    if mode in ("stream", "astream"):
+        loopback.push(Reply(headers={**headers, "content-type": "text/event-stream"}, chunks=[junk]))
+    else:
+        loopback.push(Reply(headers={**headers, **JSON}, body=junk))
+    async with opened(provider_at(loopback.url("/v1"), max_retries=2)) as provider:
+        with pytest.raises(errors.ResponseParseError) as caught:
+            await run(provider, mode, [USER])
+    assert f"not valid {encoding!r}" in str(caught.value)
+    assert str(caught.value).startswith("groq: ")
+    assert len(loopback.requests) == 1  # the server answered: a corrupt body is not retried
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_transport_does_not_retry_a_retry_after_above_the_cap(mode: str, loopback: LoopbackServer) -> None:
+    body = {"error": {"message": "slow down", "type": "rate_limit"}}
+    loopback.push(json_reply(body, status=429, headers={"retry-after": "300"}), json_reply(ANSWER))
+    async with opened(provider_at(loopback.url("/v1"), max_retries=2)) as provider:
+        with pytest.raises(errors.RateLimitError) as caught:
+            await run(provider, mode, [USER])
+    assert caught.value.retry_after == 300.0
+    assert len(loopback.requests) == 1
+    loopback.reset()  # the second reply was never asked for
+
+
+# --- raw sockets: a reset and a stall mid-body -----------------------------------------------------------------------
+
+
+class _RawServer:
+    """Answers each connection with a 200 whose body stops half-way: then resets (RST) or stalls until released."""
+
+    def __init__(self, fault: str) -> None:
+        self.fault = fault
+        self.connections = 0
+        self.release = threading.Event()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n"
+            conn.sendall(head + b'{"id": "chatcmpl-1", "object": ')
+            if self.fault == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.release.wait(10)  # bounded: the test releases it at teardown
+
+    def __enter__(self) -> _RawServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self._sock.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", BODY_MODES)
+async def test_transport_retries_a_reset_mid_body(mode: str) -> None:
+    with _RawServer("reset") as server:
+        async with opened(provider_at(server.url, max_retries=2)) as provider:
+            with pytest.raises(errors.APIConnectionError) as caught:
+                await run(provider, mode, [USER])
+    assert server.connections == 3
+    assert "while reading the 200 answer's body" in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", BODY_MODES)
+async def test_transport_retries_a_body_that_stalls(mode: str) -> None:
+    with _RawServer("stall") as server:
+        async with opened(provider_at(server.url, max_retries=1, timeout=0.3)) as provider:
+            with pytest.raises(errors.APITimeoutError) as caught:
+                await run(provider, mode, [USER])
+    assert server.connections == 2
+    assert "body did not arrive within the timeout" in str(caught.value)
+
+
+# --- one client for every thread --------------------------------------------------------------------------------------
+
+
+def _transport() -> Transport:
+    return Transport(provider="p", base_url="http://127.0.0.1:9", headers={}, error_factory=_never)
+
+
+def _never(status: int, text: str, headers: object) -> errors.ProviderError:
+    raise AssertionError("no error answer expected")
+
+
+@pytest.fixture
+def many_threads() -> Iterator[int]:
+    yield 8
+
+
+def test_transport_creates_one_client_for_racing_threads(many_threads: int) -> None:
+    transport = _transport()
+    barrier = threading.Barrier(many_threads)
+    seen: list[httpx.Client] = []
+
+    def grab() -> None:
+        barrier.wait()
+        seen.append(transport.client)
+
+    threads = [threading.Thread(target=grab) for _ in range(many_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(client) for client in seen}) == 1
+    transport.close()
+    assert seen[0].is_closed
+
+
+def test_threads_sharing_a_provider_leave_no_connection_open_after_close(loopback: LoopbackServer) -> None:
+    loopback.push(*(json_reply(ANSWER) for _ in range(8)))
+    provider = provider_at(loopback.url("/v1"))
+    barrier = threading.Barrier(8)
+
+    def call() -> None:
+        barrier.wait()
+        provider.chat([USER])
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client = provider._transport.client
+    provider.close()
+    assert client.is_closed
+    assert len(loopback.requests) == 8
+
+
+def test_stream_body_is_still_mapped_not_retried(loopback: LoopbackServer) -> None:
+    """A stream is retried only before its first byte: a cut mid-stream is an IncompleteStreamError, sent once."""
+    loopback.push(sse_reply([b'{"id": "c", "choices": []}'], cut_after=1))
+    with provider_at(loopback.url("/v1"), max_retries=2) as provider, pytest.raises(errors.IncompleteStreamError):
+        list(provider.stream([USER]))
+    assert len(loopback.requests) == 1
