@@ -32,6 +32,7 @@ def test_allos_conform_without_cassettes_reports_stale_cells(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
+    (tmp_path / "none").mkdir()  # an empty cassette directory (a missing one is a usage error, exit 2)
     code = conform_main(["--cassettes", str(tmp_path / "none"), "--reports", str(tmp_path / "reports"), "-k", "chat"])
     assert code == 3  # stale: nothing recorded there
     out = capsys.readouterr().out
