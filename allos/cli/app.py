@@ -165,8 +165,16 @@ def pull(ctx: typer.Context) -> None:
 
 def run_app(argv: list[str] | None = None) -> int:
     """Run the app on `argv` (default: the process's arguments); returns the exit code."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=sys.argv[1:] if argv is None else argv, prog_name="allos")
+        app(args=args, prog_name="allos")
     except SystemExit as exc:  # typer/click end with SystemExit in standalone mode
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except Exception as exc:  # what no command caught: one scrubbed line, never typer's traceback
+        from allos.cli.guard import environment_secrets, internal_error
+
+        verbose = "--verbose" in args or "-v" in args
+        for line in internal_error(exc, environment_secrets(args), verbose=verbose):
+            sys.stderr.write(f"allos: {line}\n")
+        return 1
     return 0

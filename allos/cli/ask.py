@@ -2,7 +2,8 @@
 
 Exit codes: 0 answered; 1 the provider failed (or the session could not be written); 2 a usage or setup error (an
 unknown provider, a missing key, an unreadable session); 3 stopped at max_iterations without an answer; 130
-interrupted. Every error is one line on stderr starting `allos: `, never a traceback.
+interrupted. Every error is one line on stderr starting `allos: `, never a traceback; an exception nothing expects (a
+bug) is `allos: internal error: <type>: <message>`, scrubbed of every key, with exit code 1.
 
 Where each setting comes from, first found wins: the option; the session file (its provider settings only while the
 provider stays the same); the environment (`ALLOS_PROVIDER`, the alias's key and base-URL variables); the registry
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 
 from allos.agent import Agent, AgentConfig, Session
 from allos.agent.loop import AgentResult
+from allos.cli.guard import environment_secrets, internal_error, scrub
 from allos.errors import AllosError, ConfigurationError, redact
 from allos.providers.registry import get_spec
 
@@ -77,7 +79,16 @@ class _Stop(Exception):
 
 
 def run_ask(options: AskOptions) -> int:
-    """Run the command; returns the exit code."""
+    """Run the command; returns the exit code. Nothing escapes as a traceback: an exception no branch expects (a
+    bug) is one scrubbed line, `allos: internal error: <type>: <message>`, and exit code 1."""
+    try:
+        return _run_ask(options)
+    except Exception as exc:
+        secrets = [*environment_secrets(()), *([options.api_key] if options.api_key else [])]
+        return _internal(exc, secrets, options.verbose)
+
+
+def _run_ask(options: AskOptions) -> int:
     from allos.cli.render import RichDisplay, TerminalApprover, make_console
 
     out, err = make_console(), make_console(stderr=True)
@@ -159,6 +170,9 @@ def _turn(agent: Agent, prompt: str, options: AskOptions) -> int:
         return _fail(str(exc), EXIT_FAILED, agent)
     except KeyboardInterrupt:
         return _fail("interrupted; this prompt was not added to the conversation", EXIT_INTERRUPTED, agent)
+    except Exception as exc:  # a bug (or an answer no parser foresaw): one line; the history is rolled back
+        agent.display.end_text()
+        return _internal(exc, _keys(agent.config), options.verbose)
     if options.session is not None:
         try:
             agent.session().save(options.session)
@@ -213,9 +227,17 @@ def _load_session(path: Path | None) -> Session | None:
 def _fail(message: str, code: int, agent: Agent | None = None) -> int:
     if agent is not None:
         agent.display.end_text()  # a stream cut mid-line: the error starts on a line of its own
+        message = scrub(message, _keys(agent.config))  # errors are scrubbed where raised; this is the last guard
     sys.stderr.write(f"allos: {message}\n")
     sys.stderr.flush()
     return code
+
+
+def _internal(exc: BaseException, secrets: list[str], verbose: bool) -> int:
+    for line in internal_error(exc, secrets, verbose=verbose):
+        sys.stderr.write(f"allos: {line}\n")
+    sys.stderr.flush()
+    return EXIT_FAILED
 
 
 def _keys(config: AgentConfig) -> list[str]:

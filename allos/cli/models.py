@@ -74,6 +74,10 @@ def _run(action: str, body: Callable[[], int]) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail(f"{action} interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug or an answer no parser foresaw: one scrubbed line, never a traceback
+        from allos.cli.guard import environment_secrets, internal_error
+
+        return _fail(internal_error(exc, environment_secrets(()))[0])
 
 
 def models_command(argv: Sequence[str]) -> int:
