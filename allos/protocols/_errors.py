@@ -1,6 +1,6 @@
 """Reading an error body of any shape the ecosystem sends, and turning it into the right `ProviderError`.
 
-Shapes (sources in ../shared/research/provider-contracts.md):
+Shapes (each with its public source in brackets):
 - OpenAI and most compatible servers: `{"error": {"message", "type", "param", "code"}}` [openai-openapi ErrorResponse]
 - Anthropic: `{"type": "error", "error": {"type", "message"}, "request_id"}` [anthropic docs, errors]
 - Mistral and vLLM before 0.10.1: flat `{"object": "error", "message", "type", "code"}` [magentic#276, vllm#22099]

@@ -7,8 +7,8 @@
 
 No network, no globals: the Provider moves the bytes and sends the `x-api-key` and `anthropic-version` headers.
 Facts about the wire come from the official SDK's types (anthropic-sdk-python `types/`, cited as [ant-py]), the
-Messages API documentation [docs.claude.com/en/api/messages, .../messages-streaming, .../errors], and the notes in
-../shared/research/provider-contracts.md section 3, cited by their sources.
+Messages API documentation [docs.claude.com/en/api/messages, .../messages-streaming, .../errors], each rule
+cited where it is applied.
 
 Translation policy:
 - System messages, wherever they stand, become the top-level `system` string, joined by blank lines: the protocol

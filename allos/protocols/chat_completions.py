@@ -6,8 +6,8 @@
     error answer ---------parse_error------> ProviderError
 
 No network, no globals: the Provider moves the bytes. Facts about the wire come from the OpenAI OpenAPI spec
-(`CreateChatCompletionRequest`, `ChatCompletionChunk`), cited as [OAS], and from the notes in
-../shared/research/provider-contracts.md, cited by their sources.
+(`CreateChatCompletionRequest`, `ChatCompletionChunk`), cited as [OAS],
+and from each provider's documentation, cited where a rule is applied.
 
 Translation policy:
 - Allos always spells a field the way the alias wants (`max_tokens` or `max_completion_tokens`, `required` or

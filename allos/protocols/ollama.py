@@ -7,8 +7,8 @@
     /api/tags, /api/show, /api/pull bodies -> LocalModel, ModelInfo, PullProgress
 
 No network, no globals: the Provider moves the bytes. Wire facts come from Ollama's Go types (`api/types.go`), its
-API docs (`docs/api.md`, `docs/api/streaming.mdx`, `docs/api/errors.mdx`), cited as [ollama ...], and the notes in
-../shared/research/provider-contracts.md section 5. The official Python SDK's `ollama._types` is the test oracle.
+API docs (`docs/api.md`, `docs/api/streaming.mdx`, `docs/api/errors.mdx`), cited as [ollama ...].
+The official Python SDK's `ollama._types` is the test oracle.
 
 Translation policy:
 - `stream` is always sent, `true` or `false`: the server streams when it is omitted [ollama api/types.go

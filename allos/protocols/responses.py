@@ -7,7 +7,7 @@
 
 No network, no globals: the Provider moves the bytes. Facts about the wire come from the OpenAI OpenAPI spec
 (`CreateResponse`, `Response`, `ResponseStreamEvent`), cited as [OAS], from the official Python SDK's types
-(`openai/types/responses/*.py`), cited as [oai-py], and from ../shared/research/provider-contracts.md section 2.
+(`openai/types/responses/*.py`), cited as [oai-py].
 
 Translation policy:
 - Every system message, wherever it stands, goes into `instructions`, joined with a blank line; the `input` items

@@ -6,7 +6,7 @@ protocol's reference (quirks, each with the documentation it comes from), and wh
 claims are what the conformance matrix verifies; what an alias does not claim, Allos refuses before sending.
 
 Base URLs follow each official SDK's convention: for OpenAI-compatible endpoints they include the version segment
-(`/v1`), and the protocol appends `/chat/completions`. Sources: ../shared/research/provider-contracts.md section 4.
+(`/v1`), and the protocol appends `/chat/completions`. Sources: each row's `sources` mapping.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The Anthropic Messages contract as data: the error body, the refusal rules (each with its source) and the alias row.
 
 Written from Anthropic's documentation, the official SDK's types and answers quoted in public issues, never from
-Allos's registry or adapters (DESIGN.md, independence rule). Short forms of sources, as in
-../shared/research/provider-contracts.md section 3: [ant-py] is anthropic-sdk-python's generated types (`types/...`),
+Allos's registry or adapters (DESIGN.md, independence rule). Short forms of sources:
+[ant-py] is anthropic-sdk-python's generated types (`types/...`),
 [docs] platform.claude.com / docs.claude.com, `owner/repo#N` a public issue or PR that quotes the API's answer.
 Message texts are the API's own where a source quotes them; "(simulator text)" marks wording that is ours (its
 status and error type are sourced, its words are not).

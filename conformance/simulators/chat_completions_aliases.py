@@ -1,7 +1,7 @@
 """Each Chat Completions provider's contract, as data: one `ChatAlias` row per alias, written from the provider's
 own documentation and observed answers, never from Allos's registry or adapters (DESIGN.md, independence rule).
 
-Sources are cited inline, in the short forms of ../shared/research/provider-contracts.md: [OAS] is the OpenAI
+Sources are cited inline, in short forms: [OAS] is the OpenAI
 OpenAPI spec, [oai-py] / [groq-py] / [mistral-py] the official SDKs' generated request types, `owner/repo#N` a
 public issue that quotes the provider's answer. "(simulator text)" marks a message whose wording is not sourced:
 its status and body shape are, its words are ours.
