@@ -264,17 +264,23 @@ class Transport:
                     if broken is None:
                         yield response
                         return
-                    if last:
-                        raise self._body_error(broken, response) from broken
-                    reason = f"{type(broken).__name__} in the body"
                 else:
                     self._read(response)
-                    if last or not should_retry(response.status_code, response.headers):
-                        raise self._status_error(response)
-                    reason = str(response.status_code)
+                reason = self._retry_reason(response, broken, last)
             finally:
                 response.close()
             self._sleep(retries_done, response.headers if broken is None else {}, reason)
+
+    def _retry_reason(self, response: httpx.Response, broken: httpx.TransportError | None, last: bool) -> str:
+        """Why this attempt is worth another (for the log), or the error it ends in: a body that broke off, or an
+        error status (read whole) that the policy does not retry."""
+        if broken is not None:
+            if last:
+                raise self._body_error(broken, response) from broken
+            return f"{type(broken).__name__} in the body"
+        if last or not should_retry(response.status_code, response.headers):
+            raise self._status_error(response)
+        return str(response.status_code)
 
     def _sleep(self, retries_done: int, headers: Mapping[str, str], reason: str) -> None:
         delay = self._next_delay(retries_done, headers)
@@ -343,14 +349,9 @@ class Transport:
                     if broken is None:
                         yield response
                         return
-                    if last:
-                        raise self._body_error(broken, response) from broken
-                    reason = f"{type(broken).__name__} in the body"
                 else:
                     await self._aread(response)
-                    if last or not should_retry(response.status_code, response.headers):
-                        raise self._status_error(response)
-                    reason = str(response.status_code)
+                reason = self._retry_reason(response, broken, last)
             finally:
                 await response.aclose()
             await self._asleep(retries_done, response.headers if broken is None else {}, reason)
