@@ -501,7 +501,10 @@ def chat_requests(
     Example: `@given(chat_requests(capabilities=get_spec("mistral").capabilities))`.
     """
     can = set(capabilities)
-    tools = draw(tool_spec_lists(min_size=1)) if Capability.TOOLS in can and draw(st.booleans()) else []
+    # Tools in a stream need streaming_tool_calls as well: a row that claims tools but not that gets them unstreamed.
+    streams_tools = Capability.STREAMING_TOOL_CALLS in can
+    tools_allowed = Capability.TOOLS in can and (stream is not True or streams_tools)
+    tools = draw(tool_spec_lists(min_size=1)) if tools_allowed and draw(st.booleans()) else []
     messages = draw(
         conversations(
             tools,
@@ -512,7 +515,7 @@ def chat_requests(
         )
     )
     if stream is None:
-        stream = Capability.STREAMING in can and draw(st.booleans())
+        stream = Capability.STREAMING in can and (not tools or streams_tools) and draw(st.booleans())
     return ChatRequest(
         model=draw(st.sampled_from(_MODELS) | st.text(_UNICODE, min_size=1, max_size=30)),
         messages=messages,
