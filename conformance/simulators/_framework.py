@@ -62,6 +62,9 @@ __all__ = [
     "simulated_aliases",
 ]
 
+# Longer than httpx's default keepalive_expiry (5 s): see `_config`.
+_KEEP_ALIVE_SECONDS = 15
+
 FAULT_HEADER: Final = "x-sim-fault"
 FAULTS: Final = frozenset({"429", "500", "503", "529", "malformed", "cut", "stream-error", "slow"})
 STATUS_FAULTS: Final = frozenset({"429", "500", "503", "529"})
@@ -458,6 +461,10 @@ class Simulator:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            # uvicorn and httpx both drop an idle connection after 5 s by default, so a client could send on a
+            # connection the server was closing at that moment and get a reset. Keeping it open longer on this side
+            # means the client always lets go first.
+            timeout_keep_alive=_KEEP_ALIVE_SECONDS,
         )
 
     def start(self) -> Simulator:
