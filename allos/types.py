@@ -22,6 +22,7 @@ __all__ = [
     "ChatRequest",
     "ChatResponse",
     "ContentPart",
+    "Cost",
     "FinishReason",
     "ImagePart",
     "Message",
@@ -246,8 +247,19 @@ class ChatRequest(_Frozen):
 # --- responses -----------------------------------------------------------------------------------------------------
 
 
+class Cost(_Frozen):
+    """What one call cost, in US dollars: `billed` when the provider's answer says so (OpenRouter's `usage.cost`),
+    `estimated` from the model's profile prices (`allos.profiles`), which may differ from the invoice."""
+
+    amount: float
+    source: Literal["billed", "estimated"]
+    currency: Literal["USD"] = "USD"
+
+
 class Usage(_Frozen):
-    """Token counts; protocol names (prompt/completion, input/output, eval counts) are mapped onto these."""
+    """Token counts; protocol names (prompt/completion, input/output, eval counts) are mapped onto these. `input_tokens`
+    is the whole input, cache reads and writes included. `cost` is None when neither the answer nor a profile
+    gives one."""
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -255,6 +267,7 @@ class Usage(_Frozen):
     cached_input_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
+    cost: Cost | None = None
 
 
 class ChatResponse(_Frozen):
