@@ -3,6 +3,7 @@
     AllosError
     ├── ConfigurationError          unknown alias, missing key, missing model: says what to set
     ├── InvalidRequestError         a request the protocol cannot express (also a ValueError)
+    │   └── ModelLimitError         more than the model's profile allows (max_tokens above its output limit)
     ├── UnsupportedCapabilityError  the alias declares it cannot do what was asked
     ├── ResponseParseError          a body that is not what the protocol promises
     │   └── IncompleteStreamError   a stream cut off before its end; `partial` keeps what arrived
@@ -40,6 +41,7 @@ __all__ = [
     "ConflictError",
     "IncompleteStreamError",
     "InvalidRequestError",
+    "ModelLimitError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderError",
@@ -87,6 +89,28 @@ class ConfigurationError(AllosError):
 
 class InvalidRequestError(AllosError, ValueError):
     """The request cannot be expressed in the target protocol; nothing was sent."""
+
+
+class ModelLimitError(InvalidRequestError):
+    """The request asks more than the model's profile allows (`field`, `requested`, `limit`, `model`); nothing was
+    sent."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model: str,
+        field: str,
+        requested: int,
+        limit: int,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, hint=hint)
+        self.model = model
+        self.field = field
+        self.requested = requested
+        self.limit = limit
 
 
 class UnsupportedCapabilityError(AllosError):

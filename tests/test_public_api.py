@@ -48,6 +48,7 @@ ERRORS = {
     "ConflictError",
     "IncompleteStreamError",
     "InvalidRequestError",
+    "ModelLimitError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderError",

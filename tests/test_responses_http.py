@@ -26,6 +26,7 @@ from responses_samples import (
 )
 
 from allos import errors
+from allos.profiles import estimate_cost, resolve_profile
 from allos.protocols.responses import parse_response
 from allos.providers import OpenAIProvider, Provider, get_provider
 from allos.types import (
@@ -111,7 +112,13 @@ def sent(loopback: LoopbackServer, index: int = -1) -> dict[str, Any]:
 
 
 def same_but_raw(got: ChatResponse, body: dict[str, Any]) -> bool:
-    return got == parse_response(body, provider="openai").model_copy(update={"raw": got.raw})
+    """The protocol's parse, plus what the provider adds: the raw body and the cost estimated from gpt-4o-mini's
+    profile prices."""
+    expected = parse_response(body, provider="openai")
+    profile = resolve_profile("openai", "gpt-4o-mini")
+    assert profile is not None and profile.prices is not None
+    usage = expected.usage.model_copy(update={"cost": estimate_cost(expected.usage, profile.prices)})
+    return got == expected.model_copy(update={"raw": got.raw, "usage": usage})
 
 
 # --- wiring -----------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ Translation policy:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from allos.types import (
     ChatRequest,
     ChatResponse,
     ContentPart,
+    Cost,
     FinishReason,
     ImagePart,
     Message,
@@ -352,7 +354,18 @@ def _usage(data: Obj) -> Usage:
         cached_input_tokens=cached,
         cache_write_tokens=prompt_details.integer("cache_write_tokens") if prompt_details else None,
         reasoning_tokens=completion_details.integer("reasoning_tokens") if completion_details else None,
+        cost=_billed(data),
     )
+
+
+def _billed(data: Obj) -> Cost | None:
+    """OpenRouter's `usage.cost`, a number: "the total amount charged to your account", in credits of one US dollar
+    [openrouter.ai/docs/use-cases/usage-accounting]. Any other shape is not that figure and is left alone (Perplexity
+    sends a `cost` object with a breakdown [docs.perplexity.ai/api-reference/chat-completions-post])."""
+    value = data.get("cost")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return Cost(amount=float(value), source="billed")
 
 
 def _usage_of(data: Obj) -> Usage | None:

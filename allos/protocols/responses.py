@@ -337,7 +337,7 @@ def parse_usage(data: Any, *, provider: str = "responses") -> Usage | None:
     >>> parse_usage({"input_tokens": 5, "output_tokens": 2, "total_tokens": 7,
     ...              "input_tokens_details": {"cached_tokens": 3}, "output_tokens_details": {"reasoning_tokens": 1}})
     Usage(input_tokens=5, output_tokens=2, total_tokens=7, cached_input_tokens=3, cache_write_tokens=None, \
-reasoning_tokens=1)
+reasoning_tokens=1, cost=None)
     """
     if not isinstance(data, Mapping):
         return None

@@ -15,6 +15,7 @@ import httpx
 from allos._sentinel import NOT_GIVEN, NotGiven
 from allos.capabilities import Capability
 from allos.errors import ConfigurationError
+from allos.profiles import resolve_profile
 from allos.providers.anthropic import AnthropicProvider
 from allos.providers.base import Provider
 from allos.providers.chat_completions import ChatCompletionsProvider
@@ -102,18 +103,24 @@ def get_provider(
 ) -> Provider:
     """A ready provider for an alias; explicit arguments win over the environment.
 
-    `capabilities` replaces what the alias declares, for this provider only: some capabilities depend on the model
-    (a vision model on a local server takes images; the row claims only what its default model does).
+    The model's profile (`allos.profiles.resolve_profile`) adjusts the row's claims where they depend on the model
+    (image input, structured output, tool calling) and sets its limits and prices: `provider.capabilities` and
+    `provider.profile`. An unprofiled model gets the row's claims. `capabilities` replaces the claims, for this
+    provider only and whatever the profile says (a vision model on a local server takes images).
 
     >>> p = get_provider("mistral", api_key="example-key-123")
     >>> p.spec.base_url, p.model
     ('https://api.mistral.ai/v1', 'mistral-small-latest')
     >>> sorted(get_provider("groq", api_key="example-key-123", capabilities={"chat", "image_input"}).spec.capabilities)
     [<Capability.CHAT: 'chat'>, <Capability.IMAGE_INPUT: 'image_input'>]
+    >>> groq = get_provider("groq", api_key="example-key-123", model="meta-llama/llama-4-scout-17b-16e-instruct")
+    >>> groq.profile.output_limit, Capability.IMAGE_INPUT in groq.capabilities
+    (8192, True)
     """
     spec = get_spec(name)
-    if capabilities is not None:
-        spec = dataclasses.replace(spec, capabilities=_capabilities(spec.name, capabilities))
+    explicit = _capabilities(spec.name, capabilities) if capabilities is not None else None
+    if explicit is not None:
+        spec = dataclasses.replace(spec, capabilities=explicit)
     resolved_url = base_url or _env(spec.base_url_env) or spec.base_url
     if not resolved_url:
         raise ConfigurationError(
@@ -138,4 +145,6 @@ def get_provider(
         max_retries=max_retries,
         http_client=http_client,
         async_http_client=async_http_client,
+        profile=resolve_profile(spec.name, resolved_model),
+        capabilities=explicit,
     )

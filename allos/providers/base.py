@@ -23,10 +23,12 @@ from allos.errors import (
     ConfigurationError,
     IncompleteStreamError,
     InvalidRequestError,
+    ModelLimitError,
     ProviderError,
     UnsupportedCapabilityError,
     scrubbed,
 )
+from allos.profiles import ModelProfile, Prices, estimate_cost, resolve_capabilities, resolve_profile
 from allos.protocols._read import Answer, guarded
 from allos.transport import DEFAULT_MAX_RETRIES, TimeoutTypes, Transport
 from allos.types import (
@@ -43,6 +45,7 @@ from allos.types import (
     ToolCallDone,
     ToolChoice,
     ToolSpec,
+    Usage,
     UsageUpdate,
 )
 
@@ -166,6 +169,49 @@ def _stream_failures(provider: str, response: httpx.Response, decoder: StreamDec
         raise
 
 
+def _priced(response: ChatResponse, prices: Prices | None) -> ChatResponse:
+    """The answer with an estimated cost, where the profile has prices and the answer counted tokens but carries no
+    billed cost."""
+    usage = response.usage
+    if prices is None or usage.cost is not None or not (usage.input_tokens or usage.output_tokens):
+        return response
+    return response.model_copy(update={"usage": _priced_usage(usage, prices)})
+
+
+def _priced_usage(usage: Usage, prices: Prices) -> Usage:
+    if usage.cost is not None or not (usage.input_tokens or usage.output_tokens):
+        return usage
+    return usage.model_copy(update={"cost": estimate_cost(usage, prices)})
+
+
+def _priced_event(event: StreamEvent, prices: Prices) -> StreamEvent:
+    if isinstance(event, UsageUpdate):
+        return UsageUpdate(usage=_priced_usage(event.usage, prices))
+    if isinstance(event, StreamEnd):
+        return StreamEnd(response=_priced(event.response, prices))
+    return event
+
+
+def _priced_events(events: Iterator[StreamEvent], prices: Prices) -> Iterator[StreamEvent]:
+    try:
+        for event in events:
+            yield _priced_event(event, prices)
+    finally:  # an abandoned stream releases its connection now, as it does unwrapped
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
+async def _apriced_events(events: AsyncIterator[StreamEvent], prices: Prices) -> AsyncIterator[StreamEvent]:
+    try:
+        async for event in events:
+            yield _priced_event(event, prices)
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 class Provider:
     """Base of every protocol's provider. Subclasses bind the protocol's pure functions and its path."""
 
@@ -190,6 +236,8 @@ class Provider:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        profile: ModelProfile | None = None,
+        capabilities: frozenset[Capability] | None = None,
     ) -> None:
         quirks = spec.quirks if spec.quirks is not None else self.default_quirks
         if not isinstance(quirks, self.quirks_type):
@@ -201,6 +249,12 @@ class Provider:
         self._quirks: Any = quirks
         self.spec = spec
         self.model = model
+        #: The model's profile (limits, prices, reasoning options), or None when the model is unprofiled.
+        self.profile = profile
+        # An explicit set (get_provider's `capabilities=`) is used as given, for every model.
+        self._explicit = capabilities
+        #: What this provider claims for its model: the row's claims adjusted by the profile, or the explicit set.
+        self.capabilities = capabilities if capabilities is not None else self._resolved(model, profile)
         self.base_url = base_url.rstrip("/")
         all_headers = {**self._auth_headers(api_key), **(headers or {})}
         # Every value that must never leave memory: the key and secret headers (with and without a "Bearer " prefix).
@@ -250,7 +304,7 @@ class Provider:
 
     def _prepare(
         self, messages: Sequence[MessageLike], options: ChatOptions, *, stream: bool
-    ) -> tuple[bytes, dict[str, str]]:
+    ) -> tuple[bytes, dict[str, str], Prices | None]:
         fields: dict[str, Any] = dict(options)
         headers = dict(fields.pop("extra_headers", None) or {})
         if stream:
@@ -260,20 +314,55 @@ class Provider:
             request = ChatRequest(messages=messages, stream=stream, **fields)
         except ValidationError as exc:  # also an unknown option: ChatRequest forbids extra fields
             raise InvalidRequestError(_describe(exc), provider=self.spec.name) from None
-        self._check_capabilities(request)
+        profile = self._profile_for(request.model)
+        self._check_capabilities(request, profile)
+        self._check_limits(request, profile)
         with scrubbed(self._secrets):
-            return self._encode(self._build(request)), headers
+            return self._encode(self._build(request)), headers, profile.prices if profile else None
 
-    def _check_capabilities(self, request: ChatRequest) -> None:
-        missing = sorted(required_capabilities(request) - self.spec.capabilities)
+    def _profile_for(self, model: str) -> ModelProfile | None:
+        """The profile of the model a request names (another than the provider's when `model=` is given)."""
+        return self.profile if model == self.model else resolve_profile(self.spec.name, model)
+
+    def _capabilities_for(self, model: str, profile: ModelProfile | None) -> frozenset[Capability]:
+        if model == self.model:
+            return self.capabilities
+        return self._explicit if self._explicit is not None else self._resolved(model, profile)
+
+    def _resolved(self, model: str, profile: ModelProfile | None) -> frozenset[Capability]:
+        # The default model's claims are the row's, checked by the conformance matrix: its profile only removes.
+        return resolve_capabilities(self.spec.capabilities, profile, grant=model != self.spec.default_model)
+
+    def _check_capabilities(self, request: ChatRequest, profile: ModelProfile | None = None) -> None:
+        missing = sorted(required_capabilities(request) - self._capabilities_for(request.model, profile))
         if missing:
             names = ", ".join(str(c) for c in missing)
+            by_model = profile is not None and self._explicit is None and missing[0] in self.spec.capabilities
             raise UnsupportedCapabilityError(
-                f"this alias does not support {names}",
+                f"{request.model} does not support {names} (its model profile)"
+                if by_model
+                else f"this alias does not support {names}",
                 provider=self.spec.name,
                 capability=str(missing[0]),
-                hint="see the provider table in docs/providers/ or allos.list_providers()",
+                hint="see docs/guides/models.md and allos.profiles.resolve_profile()"
+                if by_model
+                else "see the provider table in docs/providers/ or allos.list_providers()",
             )
+
+    def _check_limits(self, request: ChatRequest, profile: ModelProfile | None) -> None:
+        limit = profile.output_limit if profile is not None else None
+        if limit is None or request.max_tokens is None or request.max_tokens <= limit:
+            return
+        raise ModelLimitError(
+            f"max_tokens {request.max_tokens} is above the output limit of {request.model} on {self.spec.name}:"
+            f" {limit} tokens",
+            provider=self.spec.name,
+            model=request.model,
+            field="max_tokens",
+            requested=request.max_tokens,
+            limit=limit,
+            hint=f"pass max_tokens={limit} or less",
+        )
 
     def _encode(self, body: dict[str, Any]) -> bytes:
         try:
@@ -305,7 +394,7 @@ class Provider:
         >>> get_provider("mistral", api_key="example-key-123").payload([{"role": "user", "content": "hi"}])
         {'model': 'mistral-small-latest', 'messages': [{'role': 'user', 'content': 'hi'}]}
         """
-        body, _ = self._prepare(messages, options, stream=stream)
+        body, _, _ = self._prepare(messages, options, stream=stream)
         result: dict[str, Any] = json.loads(body)
         return result
 
@@ -317,26 +406,28 @@ class Provider:
         previous_response_id (protocols with stored conversations only), extra_body (merged into the JSON body
         as is), extra_headers.
         """
-        body, headers = self._prepare(messages, options, stream=False)
+        body, headers, prices = self._prepare(messages, options, stream=False)
         with scrubbed(self._secrets):
-            return self._decode(self._transport.post(self.path, body, headers))
+            return _priced(self._decode(self._transport.post(self.path, body, headers)), prices)
 
     async def achat(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> ChatResponse:
         """The async twin of `chat`."""
-        body, headers = self._prepare(messages, options, stream=False)
+        body, headers, prices = self._prepare(messages, options, stream=False)
         with scrubbed(self._secrets):
-            return self._decode(await self._transport.apost(self.path, body, headers))
+            return _priced(self._decode(await self._transport.apost(self.path, body, headers)), prices)
 
     def stream(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> Iterator[StreamEvent]:
         """Events as they arrive; the last one is `StreamEnd(response=...)`. The request is checked before this
         returns, so a bad request fails here, not at the first iteration."""
-        body, headers = self._prepare(messages, options, stream=True)
-        return self._stream(body, headers)
+        body, headers, prices = self._prepare(messages, options, stream=True)
+        events = self._stream(body, headers)
+        return events if prices is None else _priced_events(events, prices)
 
     def astream(self, messages: Sequence[MessageLike], **options: Unpack[ChatOptions]) -> AsyncIterator[StreamEvent]:
         """The async twin of `stream`."""
-        body, headers = self._prepare(messages, options, stream=True)
-        return self._astream(body, headers)
+        body, headers, prices = self._prepare(messages, options, stream=True)
+        events = self._astream(body, headers)
+        return events if prices is None else _apriced_events(events, prices)
 
     def _stream(self, body: bytes, headers: dict[str, str]) -> Iterator[StreamEvent]:
         with scrubbed(self._secrets), self._transport.stream(self.path, body, headers) as response:
