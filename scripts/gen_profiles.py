@@ -74,6 +74,8 @@ ALIASES: Mapping[str, str] = {
 UNPROFILED: Mapping[str, str] = {
     "chat_completions": "any OpenAI-compatible server: its models are whatever that server serves",
     "llamacpp": "local server: serves whatever model file it was started with",
+    "llamacpp-anthropic": "local server: serves whatever model file it was started with",
+    "llamacpp-responses": "local server: serves whatever model file it was started with",
     "lmstudio": "local server: serves whatever model the user loaded",
     "localai": "local server: serves whatever model the user configured",
     "ollama": "local server: serves whatever model the user pulled",
@@ -178,16 +180,16 @@ def _folder(providers: pathlib.Path, folder: str) -> dict[str, Any]:
     return profiles
 
 
-def generate(snapshot: pathlib.Path) -> str:
+def generate(snapshot: pathlib.Path, aliases: Mapping[str, str] = ALIASES) -> str:
     """The file's text for a snapshot (a models.dev checkout or its `providers/` folder)."""
     providers = snapshot / "providers" if (snapshot / "providers").is_dir() else snapshot
     document = {
         "snapshot": SNAPSHOT,
         "notice": NOTICE,
         "generator": "scripts/gen_profiles.py",
-        "aliases": dict(ALIASES),
+        "aliases": dict(aliases),
         "unprofiled": dict(UNPROFILED),
-        "models": {folder: _folder(providers, folder) for folder in sorted(set(ALIASES.values()))},
+        "models": {folder: _folder(providers, folder) for folder in sorted(set(aliases.values()))},
     }
     return _dumps(document)
 
