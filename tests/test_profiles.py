@@ -41,6 +41,18 @@ IMAGE = [
 WEATHER = ToolSpec(name="get_weather", description="weather", parameters={"type": "object", "properties": {}})
 
 
+def _table(text: str, header: str) -> dict[str, list[str]]:
+    """The rows of the Markdown table under `header`, keyed by the first cell without backticks."""
+    rows: dict[str, list[str]] = {}
+    lines = text.split(header, 1)[1].splitlines()[2:]
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip().strip("`") for cell in line.strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
 def _generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("gen_profiles", REPO / "scripts" / "gen_profiles.py")
     assert spec is not None and spec.loader is not None
@@ -312,3 +324,24 @@ def test_unprofiled_models_have_no_cost(loopback: LoopbackServer) -> None:
     loopback.push(json_reply(body))
     with get_provider("chat_completions", api_key=KEY, base_url=loopback.url("/v1"), model="anything") as provider:
         assert provider.chat(USER).usage.cost is None
+
+
+# --- the guide ---------------------------------------------------------------------------------------------------
+
+
+def test_models_guide_mapping_table_matches_the_generator() -> None:
+    guide = (REPO / "docs" / "guides" / "models.md").read_text(encoding="utf-8")
+    mapped = _table(guide, "| alias | models.dev folder | profiles |")
+    assert mapped == {a: [folder, str(len(profiled_models(a)))] for a, folder in profile_aliases().items()}
+    assert dict(_generator().ALIASES) == dict(profile_aliases())
+    unprofiled = _table(guide, "| alias | why |")
+    assert unprofiled == {alias: [why] for alias, why in unprofiled_aliases().items()}
+
+
+def test_models_guide_names_the_unprofiled_default_models() -> None:
+    guide = (REPO / "docs" / "guides" / "models.md").read_text(encoding="utf-8")
+    tail = guide.split("Default models that the snapshot does not list", 1)[1]
+    for spec in list_providers():
+        if spec.name in profile_aliases() and spec.default_model:
+            listed = f"`{spec.default_model}`" in tail
+            assert listed == (resolve_profile(spec.name, spec.default_model) is None), spec.name
