@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from conformance.simulators import _names
 from conformance.simulators._ids import base62, derive, hex_id, uuid_like
 from conformance.simulators.chat_completions_rules import (
     CEREBRAS_ERRORS,
@@ -32,6 +33,7 @@ from conformance.simulators.chat_completions_rules import (
     AssistantContentRequired,
     Auth,
     ChatAlias,
+    DefaultSamplingOnly,
     KnownFields,
     KnownModel,
     MaxTokensField,
@@ -45,6 +47,7 @@ from conformance.simulators.chat_completions_rules import (
     SingleChoice,
     StreamOptionsNeedStream,
     StreamStyle,
+    TextOnlyModels,
     ToolCallIdFormat,
     ToolCallsAnswered,
     ToolChoiceValues,
@@ -211,18 +214,48 @@ def _openai_tool_rules() -> tuple[Rule, ...]:
 
 
 OPENAI_REQUIRED: Final = RequiredFields(_openai_missing, _openai_empty)
-_REASONING_MODELS: Final = frozenset({"o3-mini", "o4-mini", "gpt-5-mini"})
+_REASONING_MODELS: Final = _names.OPENAI_REASONING.family("o3-mini", "o4-mini", "gpt-5-mini")
+_NO_STOP_MODELS: Final = _names.OPENAI_NO_STOP.family("o1-mini")
+
+
+def _openai_unsupported(name: str) -> Refusal:
+    return Refusal(
+        400,
+        f"Unsupported parameter: '{name}' is not supported with this model.",
+        param=name,
+        code="unsupported_parameter",
+    )
+
+
+def _openai_default_only(name: str, value: Any) -> Refusal:
+    return Refusal(
+        400,
+        f"Unsupported value: '{name}' does not support {value} with this model. Only the default (1) value is"
+        " supported.",
+        param=name,
+        code="unsupported_value",
+    )
+
+
+def _openai_text_only(index: int, part: int) -> Refusal:
+    return Refusal(
+        400,
+        "Invalid content type. image_url is only supported by certain models.",
+        param=f"messages.[{index}].content.[{part}].type",
+        code="invalid_value",
+    )
+
 
 OPENAI_CHAT = ChatAlias(
     name="openai-chat",
     base_url="https://api.openai.com/v1",
     auth=OPENAI_AUTH,
     errors=OPENAI_ERRORS,
-    models=frozenset({"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", *_REASONING_MODELS}),
+    models=_names.OPENAI.family("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", *_REASONING_MODELS),
     rules=(
         OPENAI_REQUIRED,
         KnownFields(OPENAI_FIELDS, _openai_unknown_field, source="[OAS] CreateChatCompletionRequest (closed schema)"),
-        KnownModel(_openai_unknown_model, source="OpenAI 404 model_not_found answer"),
+        KnownModel(_openai_unknown_model, source="OpenAI 404 model_not_found answer; names: " + _names.OPENAI.source),
         StreamOptionsNeedStream(
             lambda: Refusal(
                 400,
@@ -241,6 +274,23 @@ OPENAI_CHAT = ChatAlias(
                 code="unsupported_parameter",
             ),
             source="ComfyUI-Griptape#312, vscode-copilot-release#8065; [OAS] max_tokens deprecated",
+        ),
+        RejectedFields(
+            ("stop",),
+            _openai_unsupported,
+            source=_names.OPENAI_NO_STOP.source,
+            models=_NO_STOP_MODELS,
+        ),
+        DefaultSamplingOnly(
+            _REASONING_MODELS,
+            ("temperature", "top_p"),
+            _openai_default_only,
+            source=_names.OPENAI_REASONING.source + " (reasoning models: only the default sampling)",
+        ),
+        TextOnlyModels(
+            _names.OPENAI_TEXT_ONLY.family("gpt-3.5-turbo", "o3-mini"),
+            _openai_text_only,
+            source=_names.OPENAI_TEXT_ONLY.source + " (input: text only)",
         ),
         ToolChoiceValues(frozenset({"none", "auto", "required"}), _openai_tool_choice, source="[OAS] tool_choice"),
         AssistantContentRequired(_openai_content_null, source="vercel/ai PR #14950"),
@@ -291,7 +341,12 @@ GROQ = ChatAlias(
     base_url="https://api.groq.com/openai/v1",
     auth=Auth("authorization", "Bearer", _GROQ_KEY, _GROQ_KEY, source=f"{_GROQ_DOCS}; groq-py _client.py"),
     errors=GROQ_ERRORS,
-    models=frozenset({"llama-3.3-70b-versatile", "llama-3.1-8b-instant", "openai/gpt-oss-20b", "openai/gpt-oss-120b"}),
+    models=_names.GROQ.family(
+        "llama-3.3-70b-versatile",
+        "llama-3.1-8b-instant",
+        "openai/gpt-oss-20b",
+        "openai/gpt-oss-120b",
+    ),
     rules=(
         OPENAI_REQUIRED,
         KnownFields(
@@ -343,12 +398,10 @@ TOGETHER = ChatAlias(
     base_url="https://api.together.xyz/v1",
     auth=OPENAI_AUTH,
     errors=OPENAI_ERRORS,
-    models=frozenset(
-        {
-            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
-            "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
-            "Qwen/Qwen2.5-72B-Instruct-Turbo",
-        }
+    models=_names.TOGETHER.family(
+        "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
+        "Qwen/Qwen2.5-72B-Instruct-Turbo",
     ),
     rules=(
         OPENAI_REQUIRED,
@@ -405,15 +458,13 @@ MISTRAL = ChatAlias(
     base_url="https://api.mistral.ai/v1",
     auth=Auth("authorization", "Bearer", _MISTRAL_KEY, _MISTRAL_KEY, source="agent-zero#539: 401 {'detail': ...}"),
     errors=MISTRAL_ERRORS,
-    models=frozenset(
-        {
-            "mistral-small-latest",
-            "mistral-medium-latest",
-            "mistral-large-latest",
-            "ministral-8b-latest",
-            "open-mistral-nemo",
-            "codestral-latest",
-        }
+    models=_names.MISTRAL.family(
+        "mistral-small-latest",
+        "mistral-medium-latest",
+        "mistral-large-latest",
+        "ministral-8b-latest",
+        "open-mistral-nemo",
+        "codestral-latest",
     ),
     rules=(
         RequiredFields(
@@ -503,7 +554,7 @@ DEEPSEEK = ChatAlias(
     base_url="https://api.deepseek.com",
     auth=Auth("authorization", "Bearer", _DEEPSEEK_KEY, _DEEPSEEK_KEY, source="deepseek-ai/DeepSeek-V2#9 (401 text)"),
     errors=OPENAI_ERRORS,
-    models=frozenset({"deepseek-chat", "deepseek-reasoner"}),
+    models=_names.DEEPSEEK.family("deepseek-chat", "deepseek-reasoner"),
     rules=(
         OPENAI_REQUIRED,
         KnownModel(
@@ -537,7 +588,7 @@ PORTKEY = ChatAlias(
         source=f"{_PORTKEY_HEADERS}: x-portkey-api-key required",
     ),
     errors=OPENAI_ERRORS,  # errors from the provider behind the gateway come through in its (OpenAI's) shape
-    models=frozenset({"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"}),
+    models=_names.OPENAI.family("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"),
     rules=(
         RequiredHeaders(
             ("x-portkey-provider", "x-portkey-virtual-key", "x-portkey-config"),
@@ -567,15 +618,13 @@ OPENROUTER = ChatAlias(
         source="RooCodeInc/Roo-Code#3161 (401 No auth credentials found); openrouter.ai/docs/errors",
     ),
     errors=OPENROUTER_ERRORS,
-    models=frozenset(
-        {
-            "openai/gpt-4o-mini",
-            "openai/gpt-4o",
-            "anthropic/claude-3.5-sonnet",
-            "meta-llama/llama-3.3-70b-instruct",
-            "google/gemini-2.5-flash",
-            "mistralai/mistral-small",
-        }
+    models=_names.OPENROUTER.family(
+        "openai/gpt-4o-mini",
+        "openai/gpt-4o",
+        "anthropic/claude-3.5-sonnet",
+        "meta-llama/llama-3.3-70b-instruct",
+        "google/gemini-2.5-flash",
+        "mistralai/mistral-small",
     ),
     rules=(
         OPENAI_REQUIRED,
@@ -608,12 +657,10 @@ FIREWORKS = ChatAlias(
     base_url="https://api.fireworks.ai/inference/v1",
     auth=OPENAI_AUTH,
     errors=OPENAI_ERRORS,
-    models=frozenset(
-        {
-            "accounts/fireworks/models/llama-v3p3-70b-instruct",
-            "accounts/fireworks/models/qwen2p5-72b-instruct",
-            "accounts/fireworks/models/deepseek-v3",
-        }
+    models=_names.FIREWORKS.family(
+        "accounts/fireworks/models/llama-v3p3-70b-instruct",
+        "accounts/fireworks/models/qwen2p5-72b-instruct",
+        "accounts/fireworks/models/deepseek-v3",
     ),
     rules=(
         OPENAI_REQUIRED,
@@ -646,7 +693,7 @@ XAI = ChatAlias(
         source="beeai-framework#447, continue#10778",
     ),
     errors=XAI_ERRORS,
-    models=frozenset({"grok-3-mini", "grok-3", "grok-4", "grok-code-fast-1"}),
+    models=_names.XAI.family("grok-3-mini", "grok-3", "grok-4", "grok-code-fast-1"),
     rules=(
         RequiredFields(
             lambda name: Refusal(400, f"Missing field: {name} (simulator text)", _XAI_INVALID),
@@ -696,7 +743,7 @@ CEREBRAS = ChatAlias(
     base_url="https://api.cerebras.ai/v1",
     auth=Auth("authorization", "Bearer", _CEREBRAS_KEY, _CEREBRAS_KEY, source="Cerebras 401 (simulator text)"),
     errors=CEREBRAS_ERRORS,
-    models=frozenset({"llama-3.3-70b", "llama3.1-8b", "qwen-3-32b", "gpt-oss-120b"}),
+    models=_names.CEREBRAS.family("llama-3.3-70b", "llama3.1-8b", "qwen-3-32b", "gpt-oss-120b"),
     rules=(
         OPENAI_REQUIRED,
         KnownFields(
@@ -751,7 +798,13 @@ PERPLEXITY = ChatAlias(
         source="Bearer auth [any-llm perplexity]; texts (simulator text)",
     ),
     errors=PERPLEXITY_ERRORS,
-    models=frozenset({"sonar", "sonar-pro", "sonar-reasoning", "sonar-reasoning-pro", "sonar-deep-research"}),
+    models=_names.PERPLEXITY.family(
+        "sonar",
+        "sonar-pro",
+        "sonar-reasoning",
+        "sonar-reasoning-pro",
+        "sonar-deep-research",
+    ),
     rules=(
         RequiredFields(
             lambda name: Refusal(400, f"Field required: {name} (simulator text)", "invalid_message"),
@@ -807,7 +860,7 @@ GEMINI = ChatAlias(
         source="continuedev/continue#8516 (400 API key not valid); hermes-agent#62259 (Bearer on /v1beta/openai)",
     ),
     errors=GEMINI_ERRORS,
-    models=frozenset({"gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash"}),
+    models=_names.GEMINI.family("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite", "gemini-2.0-flash"),
     rules=(
         RequiredFields(
             lambda name: _google(400, f"Missing required field: {name} (simulator text)", "INVALID_ARGUMENT"),

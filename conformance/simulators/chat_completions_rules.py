@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -250,8 +250,9 @@ class ChatAlias:
     auth: Auth
     errors: ErrorShape
     rules: tuple[Rule, ...]
-    # Known model names; None: any name (local servers serve whatever is loaded).
-    models: frozenset[str] | None
+    # The names served (a `_names.ModelFamily`: the documented naming, listed by examples); None: any name (local
+    # servers serve whatever is loaded).
+    models: Collection[str] | None
     completion_id: Callable[[str], str]
     tool_call_id: Callable[[str, int], str]
     stream: StreamStyle = StreamStyle()
@@ -355,7 +356,7 @@ class RejectedFields(Rule):
     fields: tuple[str, ...]
     refuse: Callable[[str], Refusal]
     source: str
-    models: frozenset[str] | None = None
+    models: Collection[str] | None = None
 
     def check(self, incoming: Incoming) -> Refusal | None:
         if self.models is not None and incoming.model not in self.models:
@@ -507,7 +508,7 @@ class ToolNames(Rule):
 class MaxTokensField(Rule):
     """`max_tokens` is refused by reasoning models, which take `max_completion_tokens`."""
 
-    models: frozenset[str]
+    models: Collection[str]
     refuse: Callable[[], Refusal]
     source: str
 
@@ -518,6 +519,52 @@ class MaxTokensField(Rule):
 
     def violate(self, body: dict[str, Any]) -> dict[str, Any]:
         return {**_copy(body), "model": sorted(self.models)[0], "max_tokens": 10}
+
+
+@dataclass(frozen=True)
+class DefaultSamplingOnly(Rule):
+    """Models that take only the default value (1) of the sampling fields: any other value is refused."""
+
+    models: Collection[str]
+    fields: tuple[str, ...]
+    refuse: Callable[[str, Any], Refusal]
+    source: str
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        if incoming.model not in self.models:
+            return None
+        for name in self.fields:
+            value = incoming.body.get(name)
+            if value is not None and value != 1:
+                return self.refuse(name, value)
+        return None
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**_copy(body), "model": sorted(self.models)[0], self.fields[0]: 0.5}
+
+
+@dataclass(frozen=True)
+class TextOnlyModels(Rule):
+    """Models whose documented input is text: a message with an `image_url` part is refused."""
+
+    models: Collection[str]
+    refuse: Callable[[int, int], Refusal]
+    source: str
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        if incoming.model not in self.models:
+            return None
+        for index, message in enumerate(incoming.messages):
+            content = message.get("content")
+            for part_index, part in enumerate(content if isinstance(content, list) else []):
+                if isinstance(part, Mapping) and part.get("type") == "image_url":
+                    return self.refuse(index, part_index)
+        return None
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+        message = {"role": "user", "content": [{"type": "text", "text": "what is this?"}, image]}
+        return {**_copy(body), "model": sorted(self.models)[0], "messages": [message]}
 
 
 @dataclass(frozen=True)
