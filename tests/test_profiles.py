@@ -345,3 +345,13 @@ def test_models_guide_names_the_unprofiled_default_models() -> None:
         if spec.name in profile_aliases() and spec.default_model:
             listed = f"`{spec.default_model}`" in tail
             assert listed == (resolve_profile(spec.name, spec.default_model) is None), spec.name
+
+
+def test_estimated_cost_on_a_simulator_stream() -> None:
+    with Simulator("groq") as sim, get_provider("groq", api_key=KEY, base_url=sim.base_url) as provider:
+        events = list(provider.stream(USER, max_tokens=64))
+    usages = [event.usage for event in events if event.type == "usage"]
+    end = events[-1]
+    assert usages and end.type == "stream_end" and end.response.usage.cost is not None
+    assert all(usage.cost is not None and usage.cost.source == "estimated" for usage in usages)
+    assert end.response.usage.cost == usages[-1].cost
