@@ -268,7 +268,26 @@ class _Persister:
 
 
 def cassette_meta(source: str, recorded_at: str) -> dict[str, Any]:
-    return {"source": source, "recorded_at": recorded_at, "allos_version": __version__}
+    """Where a recording came from. A source on this machine that says what build it is (llama.cpp's llama-server
+    at `GET /props`) is named in `server`, so a recording tells which server version produced it; readers that do not
+    know the field ignore it."""
+    meta: dict[str, Any] = {"source": source, "recorded_at": recorded_at, "allos_version": __version__}
+    server = _local_server(source)
+    if server is not None:
+        meta["server"] = server
+    return meta
+
+
+@functools.lru_cache(maxsize=16)
+def _local_server(source: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    from conformance.llamacpp import reported_build
+
+    url = urlsplit(source)
+    if url.scheme != "http" or url.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None  # hosted providers and simulators are not asked anything
+    return reported_build(f"{url.scheme}://{url.netloc}")
 
 
 # --- reading, validated ----------------------------------------------------------------------------------------------

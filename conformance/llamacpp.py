@@ -21,6 +21,8 @@ import time
 #: The pinned package whose sdist vendors llama.cpp (`vendor/llama.cpp`); its llama.cpp is 0.5.0-dev, commit 0c1e570.
 PACKAGE = "llama-cpp-python"
 VERSION = "0.3.36"
+#: The llama.cpp commit that sdist vendors, as the built server reports it (`GET /props` -> `build_info: b1-0c1e570`).
+COMMIT = "0c1e570"
 BINARY = "llama-server"
 #: A ChatML template with Hermes-style `<tool_call>` blocks, which the server recognises for tool calls under `--jinja`.
 TEMPLATE_IN_SOURCES = pathlib.Path("models/templates/Qwen-Qwen2.5-7B-Instruct.jinja")
@@ -391,6 +393,27 @@ def _healthy(base_url: str) -> bool:
         return httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def reported_build(root_url: str, *, timeout: float = 1.0) -> str | None:
+    """What a llama-server at `root_url` says it is, from its `GET /props` `build_info`; None when the server there
+    is not one (no answer, not JSON, no build).
+
+    The pinned build reads `llama-server (llama-cpp-python 0.3.36, llama.cpp commit 0c1e570)`; another build names
+    its own `build_info`.
+    """
+    import httpx
+
+    try:
+        answer = httpx.get(f"{root_url.rstrip('/')}/props", timeout=timeout)
+        build = answer.json().get("build_info") if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    if not isinstance(build, str) or not build:
+        return None
+    if build.endswith(f"-{COMMIT}"):
+        return f"{BINARY} ({PACKAGE} {VERSION}, llama.cpp commit {COMMIT})"
+    return f"{BINARY} (build {build})"
 
 
 def ready_model() -> pathlib.Path:

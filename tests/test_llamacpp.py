@@ -11,6 +11,9 @@ import httpx
 import pytest
 
 from conformance import llamacpp
+from conformance.simulators import Simulator
+from conformance.simulators.anthropic_rules import LLAMACPP_ANTHROPIC
+from conformance.simulators.responses_rules import LLAMACPP_RESPONSES
 
 pytestmark = pytest.mark.network
 
@@ -78,3 +81,67 @@ def test_a_bad_request_gets_a_typed_400(llama_server: llamacpp.Server) -> None:
     answer = httpx.post(f"{llama_server.base_url}/v1/chat/completions", json={"messages": "nope"}, timeout=30)
     assert answer.status_code == 400
     assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+# --- the other two endpoints, and their simulator rows against the real answers -------------------------------------
+
+#: simulator row -> (path, a valid body): no key, no anthropic-version header, a model name the server never loaded.
+ENDPOINTS: dict[str, tuple[str, dict[str, object]]] = {
+    LLAMACPP_ANTHROPIC.name: ("/v1/messages", {"model": "any-name", "messages": [{"role": "user", "content": "hi"}]}),
+    LLAMACPP_RESPONSES.name: ("/v1/responses", {"model": "any-name", "input": "hi"}),
+}
+BROKEN = [
+    (row.name, rule.violate(dict(ENDPOINTS[row.name][1])))
+    for row in (LLAMACPP_ANTHROPIC, LLAMACPP_RESPONSES)
+    for rule in row.rules
+] + [(LLAMACPP_RESPONSES.name, {"model": "any-name", "input": 5})]
+
+
+def _both(alias: str, body: dict[str, object], server: llamacpp.Server) -> tuple[httpx.Response, httpx.Response]:
+    path = ENDPOINTS[alias][0]
+    real = httpx.post(f"{server.base_url}{path}", json=body, timeout=30)
+    with Simulator(alias) as sim:
+        simulated = httpx.post(f"{sim.root_url}{path}", json=body, timeout=30)
+    return real, simulated
+
+
+@pytest.mark.parametrize("alias", ENDPOINTS)
+def test_simulator_row_accepts_what_the_server_accepts(alias: str, llama_server: llamacpp.Server) -> None:
+    real, simulated = _both(alias, ENDPOINTS[alias][1], llama_server)
+    assert (real.status_code, simulated.status_code) == (200, 200), (real.text, simulated.text)
+
+
+@pytest.mark.parametrize(("alias", "body"), BROKEN, ids=lambda value: value if isinstance(value, str) else "")
+def test_simulator_row_refuses_as_the_server_does(
+    alias: str, body: dict[str, object], llama_server: llamacpp.Server
+) -> None:
+    real, simulated = _both(alias, body, llama_server)
+    assert real.status_code == simulated.status_code >= 400
+    assert real.json() == simulated.json()  # {"error": {"code", "message", "type"}}, word for word
+
+
+def test_messages_ignores_the_output_format(llama_server: llamacpp.Server) -> None:
+    # Why llamacpp-anthropic leaves structured_output unclaimed.
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    body = {**ENDPOINTS[LLAMACPP_ANTHROPIC.name][1], "max_tokens": 50}
+    body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    answer = httpx.post(f"{llama_server.base_url}/v1/messages", json=body, timeout=30).json()
+    assert answer["content"] == [{"type": "text", "text": llamacpp.REPLY}]
+
+
+@pytest.mark.parametrize(
+    "fmt", [{"type": "json_object"}, {"type": "json_schema", "name": "x", "schema": {"type": "object"}}]
+)
+def test_responses_ignores_the_text_format(fmt: dict[str, object], llama_server: llamacpp.Server) -> None:
+    # Why llamacpp-responses leaves json_mode and structured_output unclaimed.
+    body = {**ENDPOINTS[LLAMACPP_RESPONSES.name][1], "text": {"format": fmt}}
+    answer = httpx.post(f"{llama_server.base_url}/v1/responses", json=body, timeout=30).json()
+    assert answer["output"][0]["content"][0]["text"] == llamacpp.REPLY
+
+
+def test_the_server_reports_the_pinned_build(llama_server: llamacpp.Server) -> None:
+    # What recordings carry in meta.server (conformance.cassettes.cassette_meta).
+    assert llamacpp.reported_build(llama_server.base_url) == (
+        f"llama-server (llama-cpp-python {llamacpp.VERSION}, llama.cpp commit {llamacpp.COMMIT})"
+    )
+    assert llamacpp.reported_build("http://127.0.0.1:9") is None

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from provider_modes import opened, run
 
 from allos import errors
+from allos.capabilities import Capability
 from allos.providers import get_provider
+from allos.providers.registry import ProviderSpec, list_providers
 from allos.types import Message, ResponseFormat, StreamEnd, ToolSpec
 from conformance import llamacpp
 
@@ -111,3 +114,81 @@ async def test_a_bad_request_is_a_typed_error(mode: str, llama_server: llamacpp.
         with pytest.raises(errors.AllosError) as caught:
             await run(provider, mode, QUESTION, tools=[bad], tool_choice="required")
     assert "400" in str(caught.value) or getattr(caught.value, "status_code", None) == 400
+
+
+# --- the registry's own rows for this server -------------------------------------------------------------------------
+
+LLAMACPP_DOCS = "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md"
+#: Every registry row that reaches llama-server (the rows documented by its README), one per endpoint.
+ROWS = [spec for spec in list_providers() if spec.docs_url == LLAMACPP_DOCS]
+
+
+def _row(spec: ProviderSpec, server: llamacpp.Server) -> Any:
+    """The row as shipped (no key, its own base path), pointed at this test's server port."""
+    assert spec.base_url is not None
+    return get_provider(spec.name, base_url=server.base_url + urlsplit(spec.base_url).path, model="tiny")
+
+
+def _claiming(capability: Capability) -> list[str]:
+    return [spec.name for spec in ROWS if capability in spec.capabilities]
+
+
+def test_rows_reach_the_three_endpoints_locally_without_a_key() -> None:
+    assert {spec.protocol for spec in ROWS} == {"chat_completions", "anthropic", "responses"}
+    for spec in ROWS:
+        assert spec.local and not spec.api_key_required
+        assert spec.base_url is not None and urlsplit(spec.base_url).netloc == "127.0.0.1:8080"
+        assert Capability.ERROR_MAPPING not in spec.capabilities  # no key to refuse, any model name
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("spec", ROWS, ids=lambda spec: spec.name)
+async def test_row_plain_answer_with_usage(spec: ProviderSpec, mode: str, llama_server: llamacpp.Server) -> None:
+    async with opened(_row(spec, llama_server)) as provider:
+        response = _end(await run(provider, mode, QUESTION, max_tokens=100))
+    assert response.text == llamacpp.REPLY
+    assert response.finish_reason == "stop"
+    assert response.usage.output_tokens == len(llamacpp.REPLY) + 1  # one token per character, plus the end token
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("alias", _claiming(Capability.MAX_TOKENS))
+async def test_row_max_tokens_gives_length(alias: str, mode: str, llama_server: llamacpp.Server) -> None:
+    spec = next(s for s in ROWS if s.name == alias)
+    async with opened(_row(spec, llama_server)) as provider:
+        response = _end(await run(provider, mode, QUESTION, max_tokens=16))
+    assert response.finish_reason == "length"
+    assert response.text == llamacpp.REPLY[:16]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("alias", _claiming(Capability.STOP_SEQUENCES))
+async def test_row_stop_sequence(alias: str, mode: str, llama_server: llamacpp.Server) -> None:
+    spec = next(s for s in ROWS if s.name == alias)
+    async with opened(_row(spec, llama_server)) as provider:
+        response = _end(await run(provider, mode, QUESTION, stop=["i"]))
+    assert (response.text, response.finish_reason) == (llamacpp.REPLY[0], "stop")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("alias", sorted({s.name for s in ROWS} - set(_claiming(Capability.MAX_TOKENS))))
+async def test_unclaimed_max_tokens_is_a_cut_reply_read_as_stop(
+    alias: str, mode: str, llama_server: llamacpp.Server
+) -> None:
+    # Why llamacpp-responses leaves max_tokens unclaimed: the reply is cut, yet the server says "completed".
+    spec = next(s for s in ROWS if s.name == alias)
+    async with opened(_row(spec, llama_server)) as provider:
+        response = _end(await run(provider, mode, QUESTION, max_tokens=16))
+    assert response.text == llamacpp.REPLY[:16]
+    assert response.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("spec", ROWS, ids=lambda spec: spec.name)
+async def test_row_refuses_a_tool_choice_it_does_not_claim(
+    spec: ProviderSpec, mode: str, llama_server: llamacpp.Server
+) -> None:
+    assert Capability.TOOL_CHOICE_REQUIRED not in spec.capabilities
+    async with opened(_row(spec, llama_server)) as provider:
+        with pytest.raises(errors.UnsupportedCapabilityError, match="tool_choice_required"):
+            await run(provider, mode, QUESTION, tools=[WEATHER], tool_choice="required")

@@ -20,7 +20,7 @@ import allos
 from allos import errors
 from conformance.simulators import FAULT_HEADER, Simulator, simulated_aliases
 from conformance.simulators.anthropic import to_prompt
-from conformance.simulators.anthropic_rules import ANTHROPIC, Incoming, Refusal, Rule, error_body
+from conformance.simulators.anthropic_rules import ALIASES, ANTHROPIC, Incoming, Refusal, Rule, error_body
 
 pytestmark = pytest.mark.network
 
@@ -105,18 +105,19 @@ def events(text: str) -> list[tuple[str, Any]]:
 
 
 def test_registered_with_the_real_base_and_the_registry_default_model(sim: Simulator) -> None:
-    assert simulated_aliases("anthropic") == ["anthropic"]
+    assert simulated_aliases("anthropic") == sorted(row.name for row in ALIASES)
     assert sim.base_url == sim.root_url  # https://api.anthropic.com has no base path; the SDK adds /v1/messages
     assert ANTHROPIC.base_url == allos.providers.get_spec("anthropic").base_url
     assert allos.providers.get_spec("anthropic").default_model in ANTHROPIC.models
 
 
-def test_every_rule_cites_a_source_and_is_documented() -> None:
-    assert all(rule.source for rule in ANTHROPIC.rules)
-    assert ANTHROPIC.auth.source
+@pytest.mark.parametrize("row", ALIASES, ids=lambda row: row.name)
+def test_every_rule_cites_a_source_and_is_documented(row: Any) -> None:
+    assert all(rule.source for rule in row.rules)
+    assert row.auth.source
     docs = (Path(__file__).parents[1] / "docs" / "simulators.md").read_text(encoding="utf-8")
-    section = docs[docs.index("## The Anthropic Messages rules") :]
-    for rule in ANTHROPIC.rules:
+    section = docs[docs.index(f"#### {row.name} (`{row.base_url}`") :]
+    for rule in row.rules:
         assert f"| `{rule.name}` |" in section, f"{rule.name} is not in docs/simulators.md"
 
 

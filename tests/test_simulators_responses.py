@@ -26,6 +26,7 @@ from conformance.simulators.responses_rules import (
     ITEM_FIELDS,
     OPENAI_RESPONSES,
     RESPONSE_FIELDS,
+    RESPONSES_ALIASES,
     Incoming,
     Rule,
 )
@@ -139,18 +140,19 @@ def error_of(answer: httpx.Response) -> dict[str, Any]:
 
 def test_registered_with_the_registry_base_path_and_default_model(sim: Simulator) -> None:
     spec = allos.providers.get_spec("openai")
-    assert simulated_aliases("responses") == ["openai"]
+    assert simulated_aliases("responses") == sorted(row.name for row in RESPONSES_ALIASES)
     assert sim.base_url.endswith("/v1") and sim.entry.protocol == "responses"
     assert ROW.base_url == spec.base_url
     assert ROW.accepts_model(spec.default_model)
 
 
-def test_every_rule_cites_a_source_and_is_documented() -> None:
-    assert all(rule.source for rule in ROW.rules)
-    assert ROW.auth.source and all(ROW.sources.values())
+@pytest.mark.parametrize("row", RESPONSES_ALIASES, ids=lambda row: row.name)
+def test_every_rule_cites_a_source_and_is_documented(row: Any) -> None:
+    assert all(rule.source for rule in row.rules)
+    assert row.auth.source and all(row.sources.values())
     docs = (Path(__file__).parents[1] / "docs" / "simulators.md").read_text(encoding="utf-8")
-    section = docs[docs.index("## The Responses rules") :]
-    for rule in ROW.rules:
+    section = docs[docs.index(f"#### {row.name} (`{row.base_url}`") :]
+    for rule in row.rules:
         assert f"| `{rule.name}` |" in section, f"{rule.name} is not in docs/simulators.md"
 
 

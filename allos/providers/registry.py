@@ -20,7 +20,9 @@ from typing import Final, Literal, Protocol
 from allos.capabilities import ALL_CAPABILITIES, Capability
 from allos.errors import ConfigurationError
 from allos.protocols._ids import ALNUM9
+from allos.protocols.anthropic import AnthropicQuirks
 from allos.protocols.chat_completions import ChatCompletionsQuirks
+from allos.protocols.responses import ResponsesQuirks
 
 __all__ = [
     "OPENAI_COMPATIBLE_PROVIDERS",
@@ -130,6 +132,27 @@ _MISTRAL_SOURCES = {
     "message_name": "litellm mistral transformation drops name except on tool messages",
     "assistant_after_tool": "datapizza-labs/datapizza-ai#98 (code 3230); zed-industries/zed PR #31736 inserts an empty"
     " assistant turn between tool and user",
+}
+
+# What the llama-server rows leave unclaimed, and why. "measured" is llama-server built from llama-cpp-python 0.3.36
+# (llama.cpp commit 0c1e570) with the tiny model of conformance/llamacpp.py; the endpoints are in
+# https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md.
+_LLAMACPP_MEASURED = "measured against llama-server 0.3.36 / llama.cpp commit 0c1e570"
+_LLAMACPP_TOOL_SOURCE = (
+    f"{_LLAMACPP_MEASURED}: the tiny model never calls a tool by itself, a named tool_choice is treated as auto, and"
+    " under required with parallel calls allowed it never stops calling (no tool-call column is claimed)"
+)
+_LLAMACPP_ANTHROPIC_SOURCES: Final = {
+    "unclaimed_tool_calls": _LLAMACPP_TOOL_SOURCE + "; disable_parallel_tool_use is ignored",
+    "unclaimed_structured_output": f"{_LLAMACPP_MEASURED}: output_config.format is ignored (plain text answer)",
+    "stop_reason": f"{_LLAMACPP_MEASURED}: a matched stop sequence ends with stop_reason end_turn (stop_sequence"
+    " set), not stop_sequence",
+}
+_LLAMACPP_RESPONSES_SOURCES: Final = {
+    "unclaimed_tool_calls": _LLAMACPP_TOOL_SOURCE,
+    "unclaimed_max_tokens": f"{_LLAMACPP_MEASURED}: a reply cut by max_output_tokens comes back status completed,"
+    " never incomplete",
+    "unclaimed_json_output": f"{_LLAMACPP_MEASURED}: text.format (json_object, json_schema) is ignored",
 }
 
 _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
@@ -466,6 +489,43 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         local=True,
         docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         description="llama.cpp's llama-server",
+    ),
+    ProviderSpec(
+        name="llamacpp-anthropic",
+        protocol="anthropic",
+        # The same server's Anthropic-compatible /v1/messages; like the Anthropic SDK's base URL, no version segment
+        # (the protocol appends /v1/messages) [llama.cpp tools/server/README.md: POST /v1/messages].
+        base_url="http://127.0.0.1:8080",
+        api_key_env="LLAMACPP_API_KEY",  # only when the server runs with --api-key
+        api_key_required=False,
+        # Measured as the llamacpp row, plus: output_config.format is ignored (plain text comes back), so no
+        # structured output; there is no JSON mode in the Messages protocol.
+        capabilities=_CHAT_BASE
+        - _LOCAL_UNCLAIMED
+        - _LLAMACPP_TOOLS
+        - {Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
+        quirks=AnthropicQuirks(sources=_LLAMACPP_ANTHROPIC_SOURCES),
+        local=True,
+        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
+        description="llama.cpp's llama-server, Anthropic Messages endpoint",
+    ),
+    ProviderSpec(
+        name="llamacpp-responses",
+        protocol="responses",
+        # The same server's /v1/responses [llama.cpp tools/server/README.md: POST /v1/responses].
+        base_url="http://127.0.0.1:8080/v1",
+        api_key_env="LLAMACPP_API_KEY",  # only when the server runs with --api-key
+        api_key_required=False,
+        # Measured as the llamacpp row, plus: a reply cut by max_output_tokens is answered status "completed" (so it
+        # cannot read as a length finish) and text.format is ignored (plain text for json_object and json_schema).
+        capabilities=_CHAT_BASE
+        - _LOCAL_UNCLAIMED
+        - _LLAMACPP_TOOLS
+        - {Capability.MAX_TOKENS, Capability.STOP_SEQUENCES, Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
+        quirks=ResponsesQuirks(sources=_LLAMACPP_RESPONSES_SOURCES),
+        local=True,
+        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
+        description="llama.cpp's llama-server, OpenAI Responses endpoint",
     ),
     ProviderSpec(
         name="chat_completions",

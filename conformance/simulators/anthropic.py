@@ -34,7 +34,6 @@ from conformance.simulators.anthropic_rules import (
     Incoming,
     Refusal,
     blocks_of,
-    error_body,
     text_of,
 )
 
@@ -196,7 +195,7 @@ class AnthropicSimulator(AliasSimulator):
     def error(self, refusal: Refusal, seed: str = "") -> Response:
         rid = request_id(seed or derive("error", refusal.status, refusal.message))
         return Response(
-            _dumps(error_body(refusal, rid)),
+            _dumps(self.row.render_error(refusal, rid)),
             status_code=refusal.status,
             media_type="application/json",
             headers={"request-id": rid, **self._rate_limit_headers()},
@@ -249,6 +248,8 @@ class AnthropicSimulator(AliasSimulator):
         if faulted is not None:
             return faulted
         version = headers.get("anthropic-version", "").strip()
+        if self.row.versions is None:
+            return None
         if not version:
             # envoyproxy/ai-gateway#1909, PipedreamHQ/pipedream#9697: 400 "anthropic-version: header is required".
             return self.error(Refusal(400, "anthropic-version: header is required"))

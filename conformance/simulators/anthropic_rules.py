@@ -20,13 +20,14 @@ from __future__ import annotations
 import copy
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 __all__ = [
     "ALIASES",
     "ANTHROPIC",
+    "LLAMACPP_ANTHROPIC",
     "AnthropicAlias",
     "Auth",
     "Incoming",
@@ -658,8 +659,9 @@ class AnthropicAlias:
     auth: Auth = Auth()
     # Models that take `role: "system"` inside `messages` (right after a user turn).
     system_role_models: frozenset[str] = frozenset()
-    # `anthropic-version` values the API knows [docs api/versioning: 2023-01-01, 2023-06-01; 2026-10-21].
-    versions: frozenset[str] = frozenset({"2023-01-01", "2023-06-01", "2026-10-21"})
+    # `anthropic-version` values the API knows [docs api/versioning: 2023-01-01, 2023-06-01; 2026-10-21]; None: the
+    # server does not look at the header (llama-server).
+    versions: frozenset[str] | None = frozenset({"2023-01-01", "2023-06-01", "2026-10-21"})
     # The Messages request limit, enforced in front of the API (Cloudflare) [docs api/errors: 413 request_too_large,
     # "Request size limits": 32 MB for Messages].
     max_body_bytes: int = 32 * 1024 * 1024
@@ -673,6 +675,8 @@ class AnthropicAlias:
     unavailable: Refusal = Refusal(503, "Service unavailable (simulator text)", "api_error")
     overloaded: Refusal = Refusal(529, "Overloaded", "overloaded_error")
     sources: Mapping[str, str] = field(default_factory=dict)
+    # Refusal and request id -> the error body (Anthropic's own unless the server writes another shape).
+    render_error: Callable[[Refusal, str], dict[str, Any]] = error_body
 
     def fault(self, status: int) -> Refusal:
         return {429: self.rate_limit, 500: self.server_error, 503: self.unavailable}.get(status, self.overloaded)
@@ -726,4 +730,66 @@ ANTHROPIC: Final = AnthropicAlias(
     },
 )
 
-ALIASES: Final[tuple[AnthropicAlias, ...]] = (ANTHROPIC,)
+# --- llama.cpp's llama-server ---------------------------------------------------------------------------------------
+# Its Anthropic-compatible `POST /v1/messages` [github.com/ggml-org/llama.cpp tools/server/README.md]. What it does
+# beyond that page is measured against llama-server built from llama-cpp-python 0.3.36 (llama.cpp commit 0c1e570):
+# no key unless started with --api-key, any model name, no anthropic-version needed, max_tokens optional, and errors
+# in its own shape for every endpoint.
+
+LLAMACPP_MEASURED: Final = "measured against llama-server 0.3.36 / llama.cpp commit 0c1e570"
+
+
+def llamacpp_error_body(refusal: Refusal, request_id: str) -> dict[str, Any]:
+    """`{"error": {"code": <status>, "message", "type"}}`, the body llama-server writes on every endpoint, no
+    request id (measured).
+
+    >>> llamacpp_error_body(Refusal(500, "'messages' is required", "server_error"), "req_1")["error"]["code"]
+    500
+    """
+    return {"error": {"code": refusal.status, "message": refusal.message, "type": refusal.type}}
+
+
+@dataclass(frozen=True)
+class NoKey(Auth):
+    """A server started without `--api-key` takes any key or none [llama.cpp tools/server/README.md: --api-key]."""
+
+    source: str = "llama.cpp tools/server/README.md: --api-key, none by default"
+
+    def refuse(self, headers: Mapping[str, str]) -> Refusal | None:
+        return None
+
+
+@dataclass(frozen=True)
+class LlamaMessagesRequired(Rule):
+    """Without `messages` llama-server answers 500 `server_error` "'messages' is required"; everything else about
+    the body (max_tokens, roles, an empty list) it takes as it comes."""
+
+    source: str = f"{LLAMACPP_MEASURED}: 500 server_error \"'messages' is required\""
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        if "messages" in incoming.body:
+            return None
+        return Refusal(500, "'messages' is required", "server_error")
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        bad = _copy(body)
+        del bad["messages"]
+        return bad
+
+
+LLAMACPP_ANTHROPIC: Final = AnthropicAlias(
+    name="llamacpp-anthropic",
+    base_url="http://127.0.0.1:8080",
+    models=frozenset(),  # any name: the server answers with the one model it loaded
+    rules=(LlamaMessagesRequired(),),
+    auth=NoKey(),
+    versions=None,
+    render_error=llamacpp_error_body,
+    sources={
+        "server": "github.com/ggml-org/llama.cpp tools/server/README.md (POST /v1/messages)",
+        "errors": f"{LLAMACPP_MEASURED}: error{{code, message, type}}, as on /v1/chat/completions",
+        "rules": f"{LLAMACPP_MEASURED}: no max_tokens, an empty messages list, an unknown role: all answered 200",
+    },
+)
+
+ALIASES: Final[tuple[AnthropicAlias, ...]] = (ANTHROPIC, LLAMACPP_ANTHROPIC)

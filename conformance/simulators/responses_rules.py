@@ -26,6 +26,7 @@ from conformance.simulators.chat_completions_aliases import OPENAI_AUTH
 from conformance.simulators.chat_completions_rules import OPENAI_ERRORS, Auth, ErrorShape, Refusal
 
 __all__ = [
+    "LLAMACPP_RESPONSES",
     "OPENAI_RESPONSES",
     "RESPONSES_ALIASES",
     "RESPONSE_FIELDS",
@@ -772,4 +773,61 @@ OPENAI_RESPONSES: Final = ResponsesAlias(
     },
 )
 
-RESPONSES_ALIASES: Final[tuple[ResponsesAlias, ...]] = (OPENAI_RESPONSES,)
+# --- llama.cpp's llama-server ---------------------------------------------------------------------------------------
+# Its `POST /v1/responses` [github.com/ggml-org/llama.cpp tools/server/README.md]; the rest measured against
+# llama-server built from llama-cpp-python 0.3.36 (llama.cpp commit 0c1e570): no key unless started with --api-key,
+# any model name, errors as {"error": {"code": <status>, "message", "type"}} on every endpoint.
+
+LLAMACPP_MEASURED: Final = "measured against llama-server 0.3.36 / llama.cpp commit 0c1e570"
+
+
+def _llamacpp_error(r: Refusal) -> Any:
+    return {"error": {"code": r.status, "message": r.message, "type": r.type}}
+
+
+LLAMACPP_ERRORS: Final = ErrorShape("llamacpp", _llamacpp_error, f"{LLAMACPP_MEASURED}: error{{code, message, type}}")
+
+
+@dataclass(frozen=True)
+class LlamaInput(Rule):
+    """`input` is required and is a string or a list of objects: 400 "'input' is required", "'input' must be a
+    string or array of objects" (measured)."""
+
+    source: str = f"{LLAMACPP_MEASURED}: 400 invalid_request_error \"'input' is required\""
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        if "input" not in incoming.body:
+            return Refusal(400, "'input' is required")
+        value = incoming.body["input"]
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(i, Mapping) for i in value)):
+            return None
+        return Refusal(400, "'input' must be a string or array of objects")
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        bad = _copy(body)
+        del bad["input"]
+        return bad
+
+
+LLAMACPP_RESPONSES: Final = ResponsesAlias(
+    name="llamacpp-responses",
+    base_url="http://127.0.0.1:8080/v1",
+    auth=Auth(None, "", None, None, source="llama.cpp tools/server/README.md: --api-key, none by default"),
+    errors=LLAMACPP_ERRORS,
+    rules=(LlamaInput(),),
+    models={},  # any name: the server answers with the one model it loaded
+    request_id=_request_id,
+    # A loaded server answers 503 {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
+    # while it loads [llama.cpp tools/server/README.md, GET /health]; its other faults are ours (simulator text).
+    rate_limit=Refusal(429, "Too many requests (simulator text)", "rate_limit_error"),
+    server_error=Refusal(500, "Internal server error (simulator text)", "server_error"),
+    overloaded=Refusal(503, "Loading model", "unavailable_error"),
+    stream_error=("server_error", "server_error", "Internal server error (simulator text)"),
+    sources={
+        "server": "github.com/ggml-org/llama.cpp tools/server/README.md (POST /v1/responses)",
+        "errors": LLAMACPP_ERRORS.source,
+        "rules": f"{LLAMACPP_MEASURED}: unknown fields and model names ignored; input required",
+    },
+)
+
+RESPONSES_ALIASES: Final[tuple[ResponsesAlias, ...]] = (OPENAI_RESPONSES, LLAMACPP_RESPONSES)
