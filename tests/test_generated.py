@@ -103,7 +103,10 @@ def test_replay_of_the_committed_generated_cassettes(alias: str, tmp_path: Path)
     assert cell.status == "pass", f"{cell.reason}\n  refresh: {cell.command}"
     kinds = [a.kind for a in attempts]
     accepted, refused = kinds.count("accepted"), kinds.count("refused")
-    assert accepted + refused == len(CORPUS) and accepted >= 4
+    # A row that leaves tool results unclaimed can take only the cases without them, and its protocol may refuse
+    # some of those too (Anthropic's whitespace and temperature rules): it still accepts a share of what it can take.
+    takeable = [c for c in CORPUS if Capability.TOOL_RESULT in spec.capabilities or not _has_tool_results(c)]
+    assert accepted + refused == len(CORPUS) and accepted >= min(4, len(takeable) // 2)
     assert cell.note == f"{accepted}/{accepted}"
     assert cell.reason.startswith(f"{accepted}/{accepted} accepted")
     assert ("refused cleanly" in cell.reason) == bool(refused)
