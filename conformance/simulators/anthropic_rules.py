@@ -20,9 +20,11 @@ from __future__ import annotations
 import copy
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from conformance.simulators import _names
 
 __all__ = [
     "ALIASES",
@@ -654,7 +656,8 @@ class AnthropicAlias:
 
     name: str
     base_url: str
-    models: frozenset[str]
+    # The names served (a `_names.ModelFamily`: the documented naming, listed by examples).
+    models: Collection[str]
     rules: tuple[Rule, ...]
     auth: Auth = Auth()
     # Models that take `role: "system"` inside `messages` (right after a user turn).
@@ -718,7 +721,7 @@ ANTHROPIC_RULES: Final[tuple[Rule, ...]] = (
 ANTHROPIC: Final = AnthropicAlias(
     name="anthropic",
     base_url="https://api.anthropic.com",
-    models=ANTHROPIC_MODELS,
+    models=_names.ANTHROPIC.family(*sorted(ANTHROPIC_MODELS)),
     rules=ANTHROPIC_RULES,
     system_role_models=frozenset({"claude-opus-4-8"}),
     sources={

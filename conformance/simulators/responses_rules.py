@@ -17,10 +17,11 @@ from __future__ import annotations
 import copy
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from conformance.simulators import _names
 from conformance.simulators._ids import derive, hex_id
 from conformance.simulators.chat_completions_aliases import OPENAI_AUTH
 from conformance.simulators.chat_completions_rules import OPENAI_ERRORS, Auth, ErrorShape, Refusal
@@ -249,6 +250,32 @@ class MaxOutputTokensMinimum(Rule):
 
     def violate(self, body: dict[str, Any]) -> dict[str, Any]:
         return {**_copy(body), "max_output_tokens": 10}
+
+
+@dataclass(frozen=True)
+class DefaultSamplingOnly(Rule):
+    """Reasoning models take only the default `temperature` and `top_p` (1); any other value is refused. The
+    wording is the live answer on Chat Completions (the same models, the same check)."""
+
+    models: Collection[str] = _names.OPENAI_REASONING.family("o4-mini", "gpt-5")
+    source: str = _names.OPENAI_REASONING.source + " (reasoning models: only the default sampling)"
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        if incoming.model not in self.models:
+            return None
+        for name in ("temperature", "top_p"):
+            value = incoming.body.get(name)
+            if value is not None and value != 1:
+                return _invalid(
+                    f"Unsupported value: '{name}' does not support {value} with this model. Only the default (1)"
+                    " value is supported.",
+                    name,
+                    "unsupported_value",
+                )
+        return None
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**_copy(body), "model": sorted(self.models)[0], "temperature": 0.5}
 
 
 def _tools(body: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
@@ -697,9 +724,11 @@ class ResponsesAlias:
     stream_error: tuple[str, str, str]
     request_id_header: str = "x-request-id"
     sources: Mapping[str, str] = field(default_factory=dict)
+    # The other names served: the provider's documented naming (`_names.ModelFamily`), answered under their own name.
+    naming: Collection[str] = ()
 
     def accepts_model(self, model: str) -> bool:
-        return model in self.models
+        return model in self.models or model in self.naming
 
     def snapshot(self, model: str) -> str:
         return self.models.get(model, model)
@@ -729,6 +758,7 @@ OPENAI_RESPONSES: Final = ResponsesAlias(
         KnownFields(),
         KnownModel(),
         MaxOutputTokensMinimum(),
+        DefaultSamplingOnly(),
         FunctionToolShape(),
         ToolNames(),
         StrictSchemas(),
@@ -743,6 +773,7 @@ OPENAI_RESPONSES: Final = ResponsesAlias(
         CallsAnswered(),
     ),
     models={**_SNAPSHOTS, **{snapshot: snapshot for snapshot in _SNAPSHOTS.values()}},
+    naming=_names.OPENAI.family(*_SNAPSHOTS),
     request_id=_request_id,
     rate_limit=Refusal(
         429, "Rate limit reached for requests. Please try again in 1s.", "requests", "rate_limit_exceeded"
