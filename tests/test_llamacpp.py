@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from conformance import llamacpp
+from conformance.fidelity import compare_shapes, shape_of
 from conformance.simulators import Simulator
 from conformance.simulators.anthropic_rules import LLAMACPP_ANTHROPIC
 from conformance.simulators.responses_rules import LLAMACPP_RESPONSES
@@ -118,6 +119,15 @@ def test_simulator_row_refuses_as_the_server_does(
     real, simulated = _both(alias, body, llama_server)
     assert real.status_code == simulated.status_code >= 400
     assert real.json() == simulated.json()  # {"error": {"code", "message", "type"}}, word for word
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+def test_anthropic_simulator_row_answers_in_the_servers_shape(stream: bool, llama_server: llamacpp.Server) -> None:
+    body = {**ENDPOINTS[LLAMACPP_ANTHROPIC.name][1], "max_tokens": 50, "stream": stream}
+    real, simulated = _both(LLAMACPP_ANTHROPIC.name, body, llama_server)
+    shapes = [shape_of(r.content, r.headers.get("content-type", "")) for r in (real, simulated)]
+    diff = compare_shapes(*shapes)
+    assert diff.agrees, diff.short()
 
 
 def test_messages_ignores_the_output_format(llama_server: llamacpp.Server) -> None:

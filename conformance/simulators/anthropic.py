@@ -30,6 +30,7 @@ from conformance.simulators._ids import base62, derive
 from conformance.simulators._model import Call, Prompt, Reply, Tool, ToolMode, Turn, digest, respond
 from conformance.simulators.anthropic_rules import (
     ALIASES,
+    AnswerShape,
     AnthropicAlias,
     Incoming,
     Refusal,
@@ -286,7 +287,7 @@ class AnthropicSimulator(AliasSimulator):
             if refusal is not None:
                 return self.error(refusal, seed)
         reply = respond(to_prompt(body))
-        render = _Render(body, reply, seed)
+        render = _Render(body, reply, seed, self.row.answer_shape)
         response_headers = {"request-id": request_id(seed), **self._rate_limit_headers()}
         if body.get("stream"):
             return self.send_stream(exchange, render.events(), headers=response_headers)
@@ -299,8 +300,9 @@ class AnthropicSimulator(AliasSimulator):
 class _Render:
     """One reply as a `message` body or an event stream. Pure: the same inputs give the same bytes."""
 
-    def __init__(self, body: Mapping[str, Any], reply: Reply, seed: str) -> None:
+    def __init__(self, body: Mapping[str, Any], reply: Reply, seed: str, shape: AnswerShape) -> None:
         self.body = body
+        self.shape = shape
         self.reply = reply
         self.id = message_id(seed)
         self.model = str(body.get("model"))
@@ -317,8 +319,9 @@ class _Render:
         return "end_turn"
 
     def usage(self, *, output_tokens: int | None = None) -> dict[str, Any]:
-        """[ant-py types/usage.py]: input and output tokens, cache reads and writes (none here), the tier."""
-        return {
+        """[ant-py types/usage.py]: input and output tokens, cache reads and writes (none here), the tier; only the
+        keys the server writes."""
+        usage = {
             "input_tokens": self.reply.prompt_tokens,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
@@ -326,6 +329,8 @@ class _Render:
             "output_tokens": self.reply.completion_tokens if output_tokens is None else output_tokens,
             "service_tier": "standard",
         }
+        keep = self.shape.usage
+        return usage if keep is None else {k: v for k, v in usage.items() if k in keep}
 
     def blocks(self) -> list[dict[str, Any]]:
         """Content blocks: tool_use blocks with an object `input` [ant-py tool_use_block.py], or one text block."""
@@ -337,7 +342,7 @@ class _Render:
         return [{"type": "text", "text": self.reply.text}] if self.reply.text else []
 
     def _envelope(self, content: list[dict[str, Any]], stop_reason: str | None) -> dict[str, Any]:
-        return {
+        envelope = {
             "id": self.id,
             "type": "message",
             "role": "assistant",
@@ -347,6 +352,9 @@ class _Render:
             "stop_sequence": self.reply.stop_sequence if stop_reason == "stop_sequence" else None,
             "stop_details": None,
         }
+        if not self.shape.stop_details:
+            del envelope["stop_details"]
+        return envelope
 
     def message(self) -> dict[str, Any]:
         """A `message` body [ant-py types/message.py]."""
@@ -359,15 +367,18 @@ class _Render:
         each block's start / deltas / stop (a ping after the first start, as in the documented example),
         message_delta (stop reason, cumulative usage), message_stop."""
         start = {**self._envelope([], None), "usage": self.usage(output_tokens=1)}
-        del start["stop_details"]
+        start.pop("stop_details", None)
         out = [_event("message_start", {"type": "message_start", "message": start})]
         for index, block in enumerate(self.blocks()):
             events = self._block_events(index, block)
-            if index == 0:
+            if index == 0 and self.shape.ping:
                 events.insert(1, _event("ping", {"type": "ping"}))
             out += events
         usage = self.usage()
-        del usage["cache_creation"], usage["service_tier"]
+        for name in ("cache_creation", "service_tier"):
+            usage.pop(name, None)
+        if self.shape.delta_usage is not None:
+            usage = {k: v for k, v in usage.items() if k in self.shape.delta_usage}
         delta = {
             "stop_reason": self.stop_reason(),
             "stop_sequence": self._envelope([], self.stop_reason())["stop_sequence"],

@@ -30,6 +30,7 @@ __all__ = [
     "ALIASES",
     "ANTHROPIC",
     "LLAMACPP_ANTHROPIC",
+    "AnswerShape",
     "AnthropicAlias",
     "Auth",
     "Incoming",
@@ -651,6 +652,18 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class AnswerShape:
+    """Which optional parts of a Messages answer the server writes; the defaults are Anthropic's (all of them)."""
+
+    # The keys of `usage` in a message and in `message_start`; None: Anthropic's full set.
+    usage: frozenset[str] | None = None
+    # The keys of `usage` in `message_delta`; None: Anthropic's.
+    delta_usage: frozenset[str] | None = None
+    stop_details: bool = True
+    ping: bool = True
+
+
+@dataclass(frozen=True)
 class AnthropicAlias:
     """One alias speaking Anthropic Messages, as its documentation and observed answers describe it."""
 
@@ -680,6 +693,7 @@ class AnthropicAlias:
     sources: Mapping[str, str] = field(default_factory=dict)
     # Refusal and request id -> the error body (Anthropic's own unless the server writes another shape).
     render_error: Callable[[Refusal, str], dict[str, Any]] = error_body
+    answer_shape: AnswerShape = AnswerShape()
 
     def fault(self, status: int) -> Refusal:
         return {429: self.rate_limit, 500: self.server_error, 503: self.unavailable}.get(status, self.overloaded)
@@ -788,6 +802,14 @@ LLAMACPP_ANTHROPIC: Final = AnthropicAlias(
     auth=NoKey(),
     versions=None,
     render_error=llamacpp_error_body,
+    # Measured: usage is {cache_read_input_tokens, input_tokens, output_tokens} (message_delta: output_tokens only),
+    # no stop_details, no ping event.
+    answer_shape=AnswerShape(
+        usage=frozenset({"cache_read_input_tokens", "input_tokens", "output_tokens"}),
+        delta_usage=frozenset({"output_tokens"}),
+        stop_details=False,
+        ping=False,
+    ),
     sources={
         "server": "github.com/ggml-org/llama.cpp tools/server/README.md (POST /v1/messages)",
         "errors": f"{LLAMACPP_MEASURED}: error{{code, message, type}}, as on /v1/chat/completions",
