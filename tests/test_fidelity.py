@@ -187,9 +187,9 @@ def test_shapes_compare_key_paths_types_and_event_order() -> None:
     assert one.kinds == ("a", "b") and "events: real a b / simulator b a" in compare_shapes(one, other).order
 
 
-# Floors measured on 2026-12-02 after the simulators took every documented model name (1102 measurable, 1089
+# Floors measured on 2026-12-02 after the simulators took every documented model name (1102 measurable, 1093
 # agreeing, from 983; the run takes about 10 s), less a small margin: a regression fails.
-_FLOORS = {"openai-chat": (926, 916), "anthropic": (123, 119), "openai": (44, 42), "openrouter": (2, 2)}
+_FLOORS = {"openai-chat": (926, 919), "anthropic": (123, 120), "openai": (44, 42), "openrouter": (2, 2)}
 
 
 def test_fidelity_on_real_traffic_completes_and_keeps_its_floors(tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ def test_fidelity_on_real_traffic_completes_and_keeps_its_floors(tmp_path: Path)
     )
     assert data["measurable"] + sum(data["unmeasurable"].values()) == total  # every request measured or apart
     assert all(reason for reason in data["unmeasurable"])
-    assert data["measurable"] >= 1100 and data["agreeing"] >= 1080
+    assert data["measurable"] >= 1100 and data["agreeing"] >= 1085
     for alias, (measurable, agreeing) in _FLOORS.items():
         row = data["aliases"][alias]
         assert row["measurable"] >= measurable and row["agreeing"] >= agreeing, (alias, row)

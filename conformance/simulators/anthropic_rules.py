@@ -494,13 +494,21 @@ class NonEmptyTextBlocks(Rule):
 class NonWhitespaceText(Rule):
     """Whitespace-only text is refused when it is all the text there is: "messages: text content blocks must
     contain non-whitespace text" (anthropics/claude-code#23440, #23352; nick1udwig/kibitz#78); next to other text it
-    passes (LibreChat-AI/agents PR #124, research section 3)."""
+    passes (LibreChat-AI/agents PR #124, research section 3), and so does a whitespace-only text block beside
+    `tool_use` blocks (the live API answered 200 to `" "` before two tool calls: simonw/llm-anthropic
+    tests/cassettes/test_anthropic/test_tools.yaml)."""
 
-    source: str = "anthropics/claude-code#23440, #23352; kibitz#78; LibreChat-AI/agents PR #124"
+    source: str = (
+        "anthropics/claude-code#23440, #23352; kibitz#78; LibreChat-AI/agents PR #124;"
+        " simonw/llm-anthropic tests/cassettes/test_anthropic/test_tools.yaml (beside tool_use: accepted)"
+    )
 
     def check(self, incoming: Incoming) -> Refusal | None:
         for message in incoming.messages:
-            for group in _text_blocks(message):
+            calls = any(block.get("type") == "tool_use" for block in blocks_of(message))
+            for index, group in enumerate(_text_blocks(message)):
+                if calls and index == 0:
+                    continue  # the message's own text, beside its tool calls
                 if group and not any(str(block.get("text", "")).strip() for block in group):
                     return Refusal(400, "messages: text content blocks must contain non-whitespace text")
         return None

@@ -53,6 +53,7 @@ from conformance.simulators.chat_completions_rules import (
     ToolChoiceValues,
     ToolNames,
     ToolResultIds,
+    TypedContentParts,
 )
 
 __all__ = ["CHAT_ALIASES"]
@@ -237,6 +238,11 @@ def _openai_default_only(name: str, value: Any) -> Refusal:
     )
 
 
+def _openai_untyped_part(index: int, part: int) -> Refusal:
+    where = f"messages[{index}].content[{part}].type"
+    return Refusal(400, f"Missing required parameter: '{where}'.", param=where, code="missing_required_parameter")
+
+
 def _openai_text_only(index: int, part: int) -> Refusal:
     return Refusal(
         400,
@@ -286,6 +292,11 @@ OPENAI_CHAT = ChatAlias(
             ("temperature", "top_p"),
             _openai_default_only,
             source=_names.OPENAI_REASONING.source + " (reasoning models: only the default sampling)",
+        ),
+        TypedContentParts(
+            _openai_untyped_part,
+            source="crewAIInc/crewAI lib/crewai/tests/cassettes/test_custom_llm_within_crew.yaml (400 for a part"
+            " without type)",
         ),
         TextOnlyModels(
             _names.OPENAI_TEXT_ONLY.family("gpt-3.5-turbo", "o3-mini"),

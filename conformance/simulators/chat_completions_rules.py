@@ -544,6 +544,25 @@ class DefaultSamplingOnly(Rule):
 
 
 @dataclass(frozen=True)
+class TypedContentParts(Rule):
+    """Each part of a list `content` names its `type`; a part without one is refused."""
+
+    refuse: Callable[[int, int], Refusal]
+    source: str
+
+    def check(self, incoming: Incoming) -> Refusal | None:
+        for index, message in enumerate(incoming.messages):
+            content = message.get("content")
+            for part_index, part in enumerate(content if isinstance(content, list) else []):
+                if isinstance(part, Mapping) and "type" not in part:
+                    return self.refuse(index, part_index)
+        return None
+
+    def violate(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {**_copy(body), "messages": [{"role": "user", "content": [{"text": "hello"}]}]}
+
+
+@dataclass(frozen=True)
 class TextOnlyModels(Rule):
     """Models whose documented input is text: a message with an `image_url` part is refused."""
 
