@@ -121,13 +121,25 @@ def test_simulator_row_refuses_as_the_server_does(
     assert real.json() == simulated.json()  # {"error": {"code", "message", "type"}}, word for word
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
-def test_anthropic_simulator_row_answers_in_the_servers_shape(stream: bool, llama_server: llamacpp.Server) -> None:
-    body = {**ENDPOINTS[LLAMACPP_ANTHROPIC.name][1], "max_tokens": 50, "stream": stream}
-    real, simulated = _both(LLAMACPP_ANTHROPIC.name, body, llama_server)
+#: where each endpoint takes its output budget
+BUDGET = {LLAMACPP_ANTHROPIC.name: "max_tokens", LLAMACPP_RESPONSES.name: "max_output_tokens"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@pytest.mark.parametrize("alias", ENDPOINTS)
+def test_simulator_row_answers_in_the_servers_shape(alias: str, stream: bool, llama_server: llamacpp.Server) -> None:
+    body = {**ENDPOINTS[alias][1], BUDGET[alias]: 50, "stream": stream}
+    real, simulated = _both(alias, body, llama_server)
     shapes = [shape_of(r.content, r.headers.get("content-type", "")) for r in (real, simulated)]
     diff = compare_shapes(*shapes)
     assert diff.agrees, diff.short()
+
+
+def test_responses_simulator_row_says_completed_for_a_cut_reply(llama_server: llamacpp.Server) -> None:
+    body = {**ENDPOINTS[LLAMACPP_RESPONSES.name][1], "max_output_tokens": 1}
+    real, simulated = _both(LLAMACPP_RESPONSES.name, body, llama_server)
+    assert real.json()["output"][0]["content"][0]["text"] == llamacpp.REPLY[:1]
+    assert real.json()["status"] == simulated.json()["status"] == "completed"
 
 
 def test_messages_ignores_the_output_format(llama_server: llamacpp.Server) -> None:

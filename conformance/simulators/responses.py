@@ -282,7 +282,7 @@ class ResponsesSimulator(AliasSimulator):
         headers = {self.row.request_id_header: self.row.request_id(seed)}
         if body.get("stream"):
             return self.send_stream(exchange, render.events(final), headers=headers)
-        return self.send_json(exchange, _dumps(final).encode(), headers=headers)
+        return self.send_json(exchange, _dumps(self.row.shaped("", final)).encode(), headers=headers)
 
 
 # --- the model's reply -> the wire ---------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ class _Render:
 
     @property
     def status(self) -> str:
-        return "incomplete" if self.reply.finish == "length" else "completed"
+        return "incomplete" if self.reply.finish == "length" and self.row.reports_incomplete else "completed"
 
     def usage(self) -> dict[str, Any]:
         reply = self.reply
@@ -425,7 +425,24 @@ class _Render:
         else:
             self._message_events(add)
         add("response.incomplete" if self.status == "incomplete" else "response.completed", response=final)
-        return [_event(p) for p in payloads]
+        if self.row.timings:
+            payloads[-1]["timings"] = self.timings()
+        return [_event(self.row.shaped(p["type"], p)) for p in payloads]
+
+    def timings(self) -> dict[str, Any]:
+        """llama.cpp's per-request timings on the final event (measured): token counts and made-up milliseconds."""
+        prompt, predicted = self.reply.prompt_tokens, self.reply.completion_tokens
+        return {
+            "cache_n": 0,
+            "prompt_n": prompt,
+            "prompt_ms": 1.0,
+            "prompt_per_token_ms": 1.0 / max(prompt, 1),
+            "prompt_per_second": 1000.0 * prompt,
+            "predicted_n": predicted,
+            "predicted_ms": 1.0,
+            "predicted_per_token_ms": 1.0 / max(predicted, 1),
+            "predicted_per_second": 1000.0 * predicted,
+        }
 
     def _message_events(self, add: Any) -> None:
         where = {"item_id": self.message_id, "output_index": 0}

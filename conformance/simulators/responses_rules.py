@@ -724,6 +724,23 @@ class ResponsesAlias:
     stream_error: tuple[str, str, str]
     request_id_header: str = "x-request-id"
     sources: Mapping[str, str] = field(default_factory=dict)
+    # The keys a server writes where it writes fewer than OpenAI: "<event type>:<dotted path>" -> the keys kept there
+    # ("" is the JSON body's type). A path not listed keeps every key.
+    answer_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Whether a reply cut by max_output_tokens is answered `incomplete` (OpenAI) or `completed` (llama-server).
+    reports_incomplete: bool = True
+    # Whether the final stream event carries llama.cpp's `timings` object.
+    timings: bool = False
+
+    def shaped(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """`payload` with only the keys this server writes (`answer_keys`).
+
+        >>> OPENAI_RESPONSES.shaped("", {"id": "resp_1", "usage": None})
+        {'id': 'resp_1', 'usage': None}
+        """
+        shaped: dict[str, Any] = _pruned(payload, kind, "", self.answer_keys)
+        return shaped
+
     # The other names served: the provider's documented naming (`_names.ModelFamily`), answered under their own name.
     naming: Collection[str] = ()
 
@@ -732,6 +749,17 @@ class ResponsesAlias:
 
     def snapshot(self, model: str) -> str:
         return self.models.get(model, model)
+
+
+def _pruned(value: Any, kind: str, path: str, keys: Mapping[str, frozenset[str]]) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    allowed = keys.get(f"{kind}:{path}")
+    return {
+        key: _pruned(item, kind, f"{path}.{key}" if path else key, keys)
+        for key, item in value.items()
+        if allowed is None or key in allowed
+    }
 
 
 def _request_id(seed: str) -> str:
@@ -840,6 +868,35 @@ class LlamaInput(Rule):
         return bad
 
 
+_LLAMACPP_RESPONSE: Final = frozenset(
+    {"completed_at", "created_at", "id", "model", "object", "output", "status", "usage"}
+)
+_LLAMACPP_USAGE: Final = {
+    "usage": frozenset({"input_tokens", "output_tokens", "total_tokens", "input_tokens_details"}),
+    "usage.input_tokens_details": frozenset({"cached_tokens"}),
+}
+# Measured: the response object without OpenAI's echo of the request, usage without cache writes or reasoning
+# tokens; stream events without sequence_number / output_index / content_index; in-progress responses as
+# {id, object, status}; an empty part as {type, text}.
+_LLAMACPP_KEYS: Final[dict[str, frozenset[str]]] = {
+    ":": _LLAMACPP_RESPONSE,
+    **{f":{path}": keys for path, keys in _LLAMACPP_USAGE.items()},
+    "response.created:": frozenset({"type", "response"}),
+    "response.created:response": frozenset({"id", "object", "status"}),
+    "response.in_progress:": frozenset({"type", "response"}),
+    "response.in_progress:response": frozenset({"id", "object", "status"}),
+    "response.output_item.added:": frozenset({"type", "item"}),
+    "response.content_part.added:": frozenset({"type", "item_id", "part"}),
+    "response.content_part.added:part": frozenset({"type", "text"}),
+    "response.output_text.delta:": frozenset({"type", "item_id", "delta"}),
+    "response.output_text.done:": frozenset({"type", "item_id", "text"}),
+    "response.content_part.done:": frozenset({"type", "item_id", "part"}),
+    "response.output_item.done:": frozenset({"type", "item"}),
+    "response.completed:": frozenset({"type", "response", "timings"}),
+    "response.completed:response": _LLAMACPP_RESPONSE - {"completed_at"},
+    **{f"response.completed:response.{path}": keys for path, keys in _LLAMACPP_USAGE.items()},
+}
+
 LLAMACPP_RESPONSES: Final = ResponsesAlias(
     name="llamacpp-responses",
     base_url="http://127.0.0.1:8080/v1",
@@ -847,6 +904,9 @@ LLAMACPP_RESPONSES: Final = ResponsesAlias(
     errors=LLAMACPP_ERRORS,
     rules=(LlamaInput(),),
     models={},  # any name: the server answers with the one model it loaded
+    answer_keys=_LLAMACPP_KEYS,
+    reports_incomplete=False,
+    timings=True,
     request_id=_request_id,
     # A loaded server answers 503 {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}
     # while it loads [llama.cpp tools/server/README.md, GET /health]; its other faults are ours (simulator text).
