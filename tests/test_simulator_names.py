@@ -164,8 +164,25 @@ def test_clearly_invalid_names_are_refused_and_documented_examples_accepted(row:
         (_names.FIREWORKS, ["accounts/fireworks/models/deepseek-v3"], ["deepseek-v3", "accounts/x/deepseek-v3"]),
         (_names.GEMINI, ["gemini-2.5-flash", "models/gemini-2.0-flash-001", "gemma-3-27b-it"], ["gemini-1.5-flash"]),
         (_names.OLLAMA, ["llama3.1", "llama3.2:3b", "hf.co/user/repo:Q4_K_M"], ["Llama 3", ":latest"]),
+        (_names.XAI, ["grok-4-0709", "grok-code-fast-1", "grok-3-mini"], ["grok", "groq-4", "sim-no-such-model"]),
+        (_names.XAI_NO_STOP, ["grok-4-0709", "grok-3-mini"], ["grok-3", "grok-4-fast-non-reasoning"]),
+        (
+            _names.OPENAI_REASONING,
+            ["o1", "o3-mini-2025-01-31", "gpt-5-nano", "gpt-5.2"],
+            ["gpt-5-chat-latest", "gpt-4o"],
+        ),
     ],
-    ids=["openai", "anthropic", "openrouter", "fireworks", "gemini", "ollama"],
+    ids=[
+        "openai",
+        "anthropic",
+        "openrouter",
+        "fireworks",
+        "gemini",
+        "ollama",
+        "xai",
+        "xai-no-stop",
+        "openai-reasoning",
+    ],
 )
 def test_naming_patterns_follow_the_documented_forms(
     family: _names.Naming, accepted: list[str], refused: list[str]

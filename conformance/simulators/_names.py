@@ -140,6 +140,15 @@ GEMINI: Final = Naming(
 )
 # docs.x.ai/docs/models: grok-4, grok-4-0709, grok-3-mini, grok-code-fast-1, grok-2-vision-1212.
 XAI: Final = Naming(r"grok-(?:\d|code|beta|vision)[a-z0-9.-]*", "https://docs.x.ai/docs/models")
+# The reasoning models, which refuse `stop` (grok-3-mini, grok-4 and its snapshots, grok-code-fast), and those of
+# them that also refuse the penalties (grok-4, grok-code-fast) [docs.x.ai/docs/guides/reasoning; litellm
+# xai/chat/transformation.py]; not the `-non-reasoning` variants.
+XAI_NO_STOP: Final = Naming(
+    r"(?!.*-non-reasoning)grok-(?:3-mini|4|code-fast)(?:-[a-z0-9.]+)*", "https://docs.x.ai/docs/guides/reasoning"
+)
+XAI_NO_PENALTIES: Final = Naming(
+    r"(?!.*-non-reasoning)grok-(?:4|code-fast)(?:-[a-z0-9.]+)*", "https://docs.x.ai/docs/guides/reasoning"
+)
 # inference-docs.cerebras.ai/models/overview: llama3.1-8b, llama-3.3-70b, qwen-3-32b, gpt-oss-120b, zai-glm-4.6.
 CEREBRAS: Final = Naming(rf"{_OPEN}[a-z0-9.-]*", "https://inference-docs.cerebras.ai/models/overview")
 # docs.perplexity.ai/getting-started/models: sonar, sonar-pro, sonar-reasoning(-pro), sonar-deep-research, r1-1776.
