@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -38,6 +39,8 @@ from allos.errors import (
     AllosError,
     APIConnectionError,
     APITimeoutError,
+    ConfigurationError,
+    InvalidRequestError,
     ProviderError,
     RateLimitError,
     ResponseParseError,
@@ -86,7 +89,8 @@ class Transport:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self.provider = provider
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _checked_base_url(provider, base_url.rstrip("/"))
+        _check_headers(provider, headers)
         self.max_retries = max_retries
         self._headers = dict(headers)
         self._error_factory = error_factory
@@ -148,7 +152,14 @@ class Transport:
         merged = {**self._headers, **headers} if headers else self._headers
         timeout: Any = httpx.USE_CLIENT_DEFAULT if isinstance(self._timeout, NotGiven) else self._timeout
         content = body if method == "POST" else None  # a GET carries no body
-        return client.build_request(method, self._url(path), content=content, headers=merged, timeout=timeout)
+        try:
+            return client.build_request(method, self._url(path), content=content, headers=merged, timeout=timeout)
+        except (httpx.InvalidURL, UnicodeEncodeError):
+            # Per-request headers and paths come from the protocols; the values may hold a key, so no cause is kept.
+            _check_headers(self.provider, merged)
+            raise InvalidRequestError(
+                f"the request to {self.base_url}{path} cannot be written as HTTP", provider=self.provider
+            ) from None
 
     def _url(self, path: str) -> httpx.URL:
         text = f"{self.base_url}{path}"  # keyed on the text, so a changed `base_url` is never served stale
@@ -201,6 +212,24 @@ class Transport:
             hint="check base_url",
         )
 
+    def _closed_stream(self, exc: httpx.StreamError) -> APIConnectionError:
+        return APIConnectionError(
+            f"the answer's stream was closed before it was read to its end ({type(exc).__name__})",
+            provider=self.provider,
+            hint="read a stream inside the block or loop that opened it",
+        )
+
+    def _unsendable(self, headers: Mapping[str, str] | None) -> AllosError:
+        # h11 refused to write the request (its message quotes the offending header, which may be the key): our
+        # side's fault, not the network's, so it is never retried and its text is not kept. A header value HTTP
+        # cannot carry is named precisely; anything else (a header name h11 refuses) gets the general message.
+        _check_headers(self.provider, {**self._headers, **(headers or {})})
+        return InvalidRequestError(
+            f"the request to {self.base_url} could not be written as HTTP (LocalProtocolError)",
+            provider=self.provider,
+            hint="check the headers and base_url for line breaks or control characters",
+        )
+
     def _status_error(self, response: httpx.Response) -> ProviderError:
         error = self._error_factory(response.status_code, response.text, response.headers)
         if isinstance(error, RateLimitError) and error.retry_after is None:
@@ -250,6 +279,8 @@ class Transport:
             request = self._build(client, path, body, headers or {}, _method)
             try:
                 response = client.send(request, stream=True)
+            except httpx.LocalProtocolError:
+                raise self._unsendable(headers) from None
             except httpx.TransportError as exc:
                 if last:
                     raise self._connection_error(exc) from exc
@@ -308,6 +339,8 @@ class Transport:
             yield from response.iter_bytes()
         except httpx.HTTPError as exc:
             raise self._body_error(exc, response) from exc
+        except httpx.StreamError as exc:  # StreamClosed: read after the response was closed
+            raise self._closed_stream(exc) from None
 
     # --- async -----------------------------------------------------------------------------------------------------
 
@@ -335,6 +368,8 @@ class Transport:
             request = self._build(client, path, body, headers or {}, _method)
             try:
                 response = await client.send(request, stream=True)
+            except httpx.LocalProtocolError:
+                raise self._unsendable(headers) from None
             except httpx.TransportError as exc:
                 if last:
                     raise self._connection_error(exc) from exc
@@ -381,3 +416,51 @@ class Transport:
                 yield chunk
         except httpx.HTTPError as exc:
             raise self._body_error(exc, response) from exc
+        except httpx.StreamError as exc:
+            raise self._closed_stream(exc) from None
+
+
+# --- configuration checks, once per provider ---------------------------------------------------------------------
+
+_ILLEGAL_IN_HEADER: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _checked_base_url(provider: str, base_url: str) -> str:
+    """The base URL, if httpx can send to it: http or https, with a host."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        problem = str(exc)
+    else:
+        if url.scheme in ("http", "https") and url.host:
+            return base_url
+        problem = "it needs http:// or https:// and a host"
+    raise ConfigurationError(
+        f"base_url {_public_url(base_url)!r} is not a URL Allos can send to: {problem}",
+        provider=provider,
+        hint="pass base_url= (or set the alias's *_BASE_URL) like https://host/v1",
+    ) from None
+
+
+def _public_url(base_url: str) -> str:
+    # A URL may carry credentials (https://user:token@host): never repeat them.
+    return re.sub(r"//[^/@]*@", "//[REDACTED]@", base_url)
+
+
+def _check_headers(provider: str, headers: Mapping[str, str]) -> None:
+    """Refuse header values HTTP cannot carry, naming the header and the position but never the value (it is often
+    the API key, and a key read from a file with its trailing newline is the usual cause)."""
+    for name, value in headers.items():
+        bad = _ILLEGAL_IN_HEADER.search(value)
+        if bad is not None:
+            what = "a line break" if bad.group() in "\r\n" else "a control character"
+        elif not value.isascii():
+            bad = next(m for m in re.finditer(r"[^\x00-\x7f]", value))
+            what = "a non-ASCII character"
+        else:
+            continue
+        raise ConfigurationError(
+            f"the {name} header holds {what} at position {bad.start()} of {len(value)}; HTTP cannot send it",
+            provider=provider,
+            hint="check the API key or header value for a trailing newline or pasted characters",
+        )

@@ -173,8 +173,8 @@ async def test_transport_retries_a_body_that_stalls(mode: str) -> None:
 # --- one client for every thread --------------------------------------------------------------------------------------
 
 
-def _transport() -> Transport:
-    return Transport(provider="p", base_url="http://127.0.0.1:9", headers={}, error_factory=_never)
+def _transport(base_url: str = "http://127.0.0.1:9") -> Transport:
+    return Transport(provider="p", base_url=base_url, headers={}, error_factory=_never)
 
 
 def _never(status: int, text: str, headers: object) -> errors.ProviderError:
@@ -231,3 +231,76 @@ def test_stream_body_is_still_mapped_not_retried(loopback: LoopbackServer) -> No
     with provider_at(loopback.url("/v1"), max_retries=2) as provider, pytest.raises(errors.IncompleteStreamError):
         list(provider.stream([USER]))
     assert len(loopback.requests) == 1
+
+
+# --- what HTTP cannot send: refused before anything leaves, never retried, never quoting the value ---------------
+
+
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        (KEY + "\n", "a line break"),  # a key read from a file with its trailing newline
+        (KEY[:6] + "\r" + KEY[6:], "a line break"),
+        (KEY + "é", "a non-ASCII character"),
+        (KEY[:3] + "\x00" + KEY[3:], "a control character"),
+    ],
+)
+def test_a_key_http_cannot_carry_is_a_configuration_error_without_the_key(
+    key: str, what: str, loopback: LoopbackServer
+) -> None:
+    with pytest.raises(errors.ConfigurationError) as caught:
+        get_provider("groq", api_key=key, base_url=loopback.url("/v1"), model="m")
+    text = str(caught.value) + repr(caught.value) + str(caught.getrepr(chain=True))
+    assert what in str(caught.value) and "Authorization header" in str(caught.value)
+    assert KEY[6:] not in text  # no piece of the key, in the message, the repr or the printed chain
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert loopback.requests == []
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://[::1/v1", "ht!tp://x y/v1", "127.0.0.1:8080/v1", "file:///etc/passwd", "https://"]
+)
+def test_a_base_url_httpx_cannot_send_to_is_a_configuration_error(base_url: str) -> None:
+    with pytest.raises(errors.ConfigurationError, match=r"base_url .* is not a URL Allos can send to") as caught:
+        provider_at(base_url)
+    assert caught.value.provider == "groq"
+
+
+def test_a_base_url_with_credentials_is_not_repeated_in_its_error() -> None:
+    with pytest.raises(errors.ConfigurationError) as caught:
+        provider_at("ftp://user:" + KEY + "@host/v1")
+    assert KEY not in str(caught.value) and "[REDACTED]@host" in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_header_h11_refuses_is_an_invalid_request_sent_once_never_retried(
+    mode: str, loopback: LoopbackServer
+) -> None:
+    """A header name HTTP forbids (from a registered row's HeaderSpec, say) is our side's fault, not the network's."""
+    provider = provider_at(loopback.url("/v1"), max_retries=2)
+    provider._transport._headers["x bad name"] = KEY
+    async with opened(provider):
+        with pytest.raises(errors.InvalidRequestError, match="could not be written as HTTP") as caught:
+            await run(provider, mode, [USER])
+    assert KEY not in str(caught.value) and caught.value.__cause__ is None
+    assert loopback.requests == []
+
+
+@pytest.mark.parametrize("extra", [{"x-trace": "a\nb"}, {"x-trace": "café"}])
+def test_extra_headers_http_cannot_carry_are_refused_naming_the_header(
+    extra: dict[str, str], loopback: LoopbackServer
+) -> None:
+    with provider_at(loopback.url("/v1")) as provider, pytest.raises(errors.ConfigurationError, match="x-trace"):
+        provider.chat([USER], extra_headers=extra)
+    assert loopback.requests == []
+
+
+def test_reading_a_stream_after_its_response_closed_is_a_typed_error(loopback: LoopbackServer) -> None:
+    loopback.push(sse_reply([b'{"id": "c", "choices": []}']))
+    transport = _transport(loopback.url("/v1"))
+    with transport.stream("/chat/completions", b"{}") as response:
+        pass
+    with pytest.raises(errors.APIConnectionError, match="closed before it was read"):
+        list(transport.iter_bytes(response))
+    transport.close()
