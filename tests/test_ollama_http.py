@@ -407,6 +407,23 @@ async def test_show_unknown_model_says_how_to_pull(loopback: LoopbackServer, mod
     assert "allos pull nope" in str(info.value)
 
 
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("which", ["tags", "show"])
+async def test_model_listings_nested_past_the_bound_are_a_parse_error(
+    loopback: LoopbackServer, mode: str, which: str
+) -> None:
+    """A listing nested 100,000 levels deep (a broken or hostile server) is a typed error, not a RecursionError."""
+    deep = b'{"models": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    loopback.push(Reply(headers={"content-type": "application/json"}, body=deep))
+    async with opened(make_provider(loopback)) as provider:
+        with pytest.raises(errors.ResponseParseError, match="is not JSON"):
+            if which == "tags":
+                _ = provider.list_models() if mode == "sync" else await provider.alist_models()
+            else:
+                _ = provider.show_model() if mode == "sync" else await provider.ashow_model()
+
+
 async def pull(provider: OllamaProvider, mode: str, name: str) -> list[Any]:
     if mode == "sync":
         return list(provider.pull_model(name))

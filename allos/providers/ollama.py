@@ -7,12 +7,12 @@ each with an async twin. Every error leaving these calls is scrubbed of the key 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import httpx
 
+from allos._json import loads
 from allos.errors import APIConnectionError, IncompleteStreamError, ProviderError, ResponseParseError, scrubbed
 from allos.protocols import ollama as wire
 from allos.protocols.ollama import LocalModel, ModelInfo, PullProgress
@@ -61,7 +61,7 @@ class OllamaProvider(Provider):
 
     def _json(self, response: httpx.Response, what: str) -> Any:
         try:
-            return json.loads(response.content)
+            return loads(response.content)  # bounded nesting: a deep body is a ValueError, not a RecursionError
         except ValueError as exc:
             snippet = response.text[:200]
             raise ResponseParseError(f"the {what} answer is not JSON: {snippet!r}", provider=self.spec.name) from exc
