@@ -274,10 +274,12 @@ def _message(
         text = _parts(message, provider, images=False) or ""
         out["tool_call_id"] = id_map.get(message.tool_call_id, message.tool_call_id)
         out["content"] = f"{TOOL_ERROR_PREFIX}{text}" if message.is_error else text
-    else:
+    elif message.role == "user" or message.role == "system":
         out["content"] = _parts(message, provider, images=message.role == "user")
         if out["content"] is None:
             out["content"] = ""
+    else:
+        assert_never(message.role)
     if message.name is not None and quirks.message_name:
         out["name"] = message.name
     return out

@@ -275,7 +275,9 @@ def _items(message: Message, id_map: Mapping[str, str], provider: str) -> list[d
         return items
     if message.role == "tool":
         return [_function_call_output(message, id_map)]
-    return []  # system: sent as instructions
+    if message.role == "system":
+        return []  # sent as instructions
+    assert_never(message.role)
 
 
 def _function_call(call: ToolCall, id_map: Mapping[str, str]) -> dict[str, Any]:
