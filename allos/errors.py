@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from allos.types import ChatResponse
 
 __all__ = [
+    "MIN_SECRET_LENGTH",
     "APIConnectionError",
     "APITimeoutError",
     "AllosError",
@@ -51,12 +52,13 @@ __all__ = [
     "UnsupportedCapabilityError",
     "make_status_error",
     "redact",
+    "redact_json",
     "scrubbed",
 ]
 
 REDACTED = "[REDACTED]"
 # Shorter values are not worth scrubbing (and would mangle ordinary text): no real API key is this short.
-_MIN_SECRET_LENGTH = 8
+MIN_SECRET_LENGTH = 8
 
 
 class AllosError(Exception):
@@ -74,7 +76,7 @@ class AllosError(Exception):
 
     def _scrub(self, secrets: Iterable[str]) -> None:
         """Replace every secret value in this error's text, in place."""
-        values = [s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH]
+        values = [s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH]
         if not values:
             return
         self.message = redact(self.message, values)
@@ -138,7 +140,7 @@ class IncompleteStreamError(ResponseParseError):
         super()._scrub(values)
         if self.partial is not None:
             dumped = self.partial.model_dump(mode="json")
-            cleaned = _redact_json(dumped, values)
+            cleaned = redact_json(dumped, values)
             if cleaned != dumped:
                 self.partial = type(self.partial).model_validate(cleaned)
 
@@ -293,19 +295,23 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     'bad key [REDACTED]'
     """
     for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+        if secret and len(secret) >= MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, REDACTED)
     return text
 
 
-def _redact_json(value: Any, secrets: list[str]) -> Any:
-    """`redact` applied to every string inside a JSON-like value."""
+def redact_json(value: Any, secrets: Iterable[str]) -> Any:
+    """`redact` applied to every string (keys included) inside a JSON-like value.
+
+    >>> redact_json({"note": ["key sk-0123456789"]}, ["sk-0123456789"])
+    {'note': ['key [REDACTED]']}
+    """
     if isinstance(value, str):
         return redact(value, secrets)
     if isinstance(value, dict):
-        return {redact(k, secrets): _redact_json(v, secrets) for k, v in value.items()}
+        return {redact(k, secrets): redact_json(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact_json(item, secrets) for item in value]
+        return [redact_json(item, secrets) for item in value]
     return value
 
 
@@ -321,7 +327,7 @@ def scrubbed(secrets: Iterable[str]) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        values = [s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH]
+        values = [s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH]
         if not values:
             raise
         _scrub_chain(exc, values)

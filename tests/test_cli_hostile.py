@@ -9,6 +9,7 @@ escape (a bug). That is tested by making one step after the HTTP answer fail the
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -192,3 +193,48 @@ def test_internal_error_names_the_type_and_hides_the_key() -> None:
     assert all(scrub(line, [KEY]) == line for line in lines)
     cut = f"input_value='{KEY[:24]}...{KEY[-24:]}'"
     assert scrub(cut, [KEY]) == "input_value='[REDACTED]...[REDACTED]'"
+
+
+def _text_chunks(text: str, size: int) -> list[dict[str, Any]]:
+    return [
+        _chunk(choices=[{"index": 0, "delta": {"content": text[i : i + size]}, "finish_reason": None}])
+        for i in range(0, len(text), size)
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 7, 500], ids=["char-by-char", "split-key", "one-delta"])
+def test_a_model_or_a_tool_repeating_the_key_never_shows_it(
+    loopback: LoopbackServer, tmp_path: Any, size: int
+) -> None:
+    """The model says the key (streamed in pieces that split it) and reads a file holding it: the terminal shows
+    [REDACTED] where the key was, and every other character as it came."""
+    (tmp_path / "secrets.txt").write_text(f"OPENAI_API_KEY={KEY}\n")
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": ""}}
+    arguments = json.dumps({"path": "secrets.txt"})
+    loopback.push(
+        sse_reply(
+            [
+                *_text_chunks(f"The key is {KEY}. Reading s", size),
+                _chunk(choices=[{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]),
+                _chunk(
+                    choices=[
+                        {"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}}
+                    ]
+                ),
+                _chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+            ]
+        ),
+        sse_reply(
+            [
+                *_text_chunks(f"It says {KEY}", size),
+                _chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+            ]
+        ),
+    )
+    result = CliRunner().invoke(app, [*_args(loopback, str(tmp_path)), "--verbose"])
+    assert result.exit_code == 0, result.output
+    assert len(loopback.requests) == 2 and KEY in loopback.requests[1].body.decode()  # the tool really read it
+    for where, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        assert scrub(text, [KEY]) == text, f"a run of the key in {where}: {text!r}"
+    assert result.stdout == "The key is [REDACTED]. Reading s\nIt says [REDACTED]\n"
+    assert "OPENAI_API_KEY=[REDACTED]" in result.stderr  # --verbose shows the tool result, scrubbed

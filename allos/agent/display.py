@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TextIO
+
+from allos.errors import MIN_SECRET_LENGTH, redact, redact_json
 
 if TYPE_CHECKING:
     from allos.agent.tools import ToolResult
@@ -22,6 +24,7 @@ __all__ = [
     "Approver",
     "Display",
     "PlainDisplay",
+    "ScrubbingDisplay",
     "ask_on_terminal",
     "brief_arguments",
     "first_line",
@@ -62,6 +65,82 @@ class Display:
 
     def notice(self, message: str) -> None:
         """Something the user should know: a limit reached, tools switched off."""
+
+
+class ScrubbingDisplay(Display):
+    """Wraps another display and replaces every known secret in what it is given (answer text, tool arguments and
+    results, notices) before it is shown: a model or a tool (`cat .env`) may repeat the key.
+
+    Streamed text can split a secret across deltas, so the longest tail of the text that could still grow into a
+    secret is held back until the next delta shows it is not one, or until `end_text`. `secrets` may be extended
+    after construction (the CLI learns the key once the config is built).
+    """
+
+    def __init__(self, inner: Display, secrets: list[str]) -> None:
+        self.inner = inner
+        self.secrets = secrets
+        self._held = ""
+
+    def _values(self) -> list[str]:
+        return [s for s in self.secrets if len(s) >= MIN_SECRET_LENGTH]
+
+    def text(self, delta: str) -> None:
+        values = self._values()
+        if not values:
+            self._release()
+            self.inner.text(delta)
+            return
+        pending = redact(self._held + delta, values)
+        keep = _held_tail(pending, values)
+        self._held = pending[len(pending) - keep :] if keep else ""
+        shown = pending[: len(pending) - keep]
+        if shown:
+            self.inner.text(shown)
+
+    def _release(self) -> None:
+        if self._held:
+            held, self._held = self._held, ""
+            self.inner.text(held)
+
+    def end_text(self) -> None:
+        self._release()
+        self.inner.end_text()
+
+    def tool_call(self, call: ToolCall) -> None:
+        self._release()
+        values = self._values()
+        if values:
+            call = call.model_copy(update={"arguments": redact_json(call.arguments, values)})
+        self.inner.tool_call(call)
+
+    def tool_result(self, call: ToolCall, result: ToolResult) -> None:
+        values = self._values()
+        if values:
+            call = call.model_copy(update={"arguments": redact_json(call.arguments, values)})
+            result = replace(result, content=redact(result.content, values))
+        self.inner.tool_result(call, result)
+
+    def response(self, response: ChatResponse) -> None:
+        self.inner.response(response)
+
+    def notice(self, message: str) -> None:
+        self._release()
+        self.inner.notice(redact(message, self._values()))
+
+
+def _held_tail(text: str, secrets: list[str]) -> int:
+    """The length of the longest end of `text` that is the start of a secret (0 when none is).
+
+    >>> _held_tail("the key is sk-ab", ["sk-abcdef123"]), _held_tail("done.", ["sk-abcdef123"])
+    (5, 0)
+    """
+    longest = 0
+    for secret in secrets:
+        for size in range(min(len(secret) - 1, len(text)), longest, -1):
+            if text.endswith(secret[:size]):
+                longest = size
+                break
+    return longest
 
 
 class PlainDisplay(Display):

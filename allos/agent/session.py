@@ -40,7 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from allos.agent.config import DEFAULT_MAX_ITERATIONS, AgentConfig
-from allos.errors import AllosError, redact
+from allos.errors import AllosError, redact_json
 from allos.providers.registry import get_spec
 from allos.types import Message
 
@@ -119,7 +119,7 @@ class Session(BaseModel):
         if not values:
             return self
         data = self.model_dump(mode="json")
-        cleaned = _redact_json(data, values)
+        cleaned = redact_json(data, values)
         return self if cleaned == data else type(self).model_validate(cleaned)
 
     @classmethod
@@ -150,16 +150,6 @@ def _read_regular(path: Path) -> bytes:
         if not stat.S_ISREG(mode):
             raise OSError(errno.EINVAL, "not a regular file")
         return handle.read()
-
-
-def _redact_json(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, dict):
-        return {redact(key, secrets): _redact_json(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact_json(item, secrets) for item in value]
-    return value
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -17,16 +17,17 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from pydantic import ValidationError
 
 from allos.agent import Agent, AgentConfig, Session
+from allos.agent.display import ApprovalRequest, Approver, ScrubbingDisplay
 from allos.agent.loop import AgentResult
 from allos.cli.guard import environment_secrets, internal_error, scrub
-from allos.errors import AllosError, ConfigurationError, redact
+from allos.errors import AllosError, ConfigurationError, redact, redact_json
 from allos.providers.registry import get_spec
 
 __all__ = [
@@ -94,7 +95,10 @@ def _run_ask(options: AskOptions) -> int:
     out, err = make_console(), make_console(stderr=True)
     with _verbose_logging(options.verbose) as redaction:
         try:
-            agent = _make_agent(options, RichDisplay(out, err, verbose=options.verbose), TerminalApprover(err))
+            # What the model says and tools return may repeat the key: both pass through the same redaction as
+            # the log lines (its list gains the key once the config is known, below).
+            display = ScrubbingDisplay(RichDisplay(out, err, verbose=options.verbose), redaction.secrets)
+            agent = _make_agent(options, display, _scrubbing(TerminalApprover(err), redaction.secrets))
         except _Stop as stop:
             return _fail(str(stop), stop.code)
         redaction.secrets += _keys(agent.config)
@@ -238,6 +242,18 @@ def _internal(exc: BaseException, secrets: list[str], verbose: bool) -> int:
         sys.stderr.write(f"allos: {line}\n")
     sys.stderr.flush()
     return EXIT_FAILED
+
+
+def _scrubbing(approver: Approver, secrets: list[str]) -> Approver:
+    """The approver, shown the request with every known secret replaced (a write's preview may hold the key)."""
+
+    def ask(request: ApprovalRequest) -> bool:
+        cleaned = replace(
+            request, arguments=redact_json(dict(request.arguments), secrets), preview=redact(request.preview, secrets)
+        )
+        return approver(cleaned)
+
+    return ask
 
 
 def _keys(config: AgentConfig) -> list[str]:
