@@ -41,6 +41,7 @@ from allos.providers.registry import ProviderSpec, get_spec, list_providers
 from conformance.cassettes import CassetteInvalid, RechunkingTransport, cassette_meta, make_vcr
 from conformance.results import Report, Result, Status
 from conformance.scenarios import Case, CheckFailed, Step, cases_for
+from conformance.sequences import wait_note
 
 if TYPE_CHECKING:
     from conformance.sequences import CorpusCase
@@ -207,10 +208,7 @@ def _declared_outcome(target: _Target) -> _Outcome:
 def unavailable_reason(exc: ProviderError) -> str:
     """Why a provider could not judge the case; a 429 says how long it asked to wait (the transport does not retry
     past its cap), so the reader knows whether a later run can succeed."""
-    retry_after = getattr(exc, "retry_after", None)
-    if isinstance(exc, RateLimitError) and isinstance(retry_after, (int, float)):
-        return f"{exc} (rate limited; the provider asks to retry after {retry_after:g} s)"
-    return str(exc)
+    return f"{exc}{wait_note(exc)}"
 
 
 def _undeclared_outcome(target: _Target) -> _Outcome:

@@ -489,6 +489,7 @@ def _classify(spec: ProviderSpec, case: CorpusCase, exc: BaseException, wire: Wi
     if isinstance(exc, ProviderError):
         # What the provider said, without the request id and the hint: the same answer reads the same every time.
         said = f"{exc.status_code} {name}: {exc.message}" if exc.status_code is not None else f"{name}: {exc.message}"
+        said += wait_note(exc)
         kind: Kind = "unavailable" if isinstance(exc, (RateLimitError, ServerError, APIConnectionError)) else "failed"
         detail = f"{exc.error_type or ''}|{exc.code or ''}|{exc.message}"
         return Attempt(case, kind, said, name, exc.status_code, wire=wire, detail=detail)
@@ -496,6 +497,18 @@ def _classify(spec: ProviderSpec, case: CorpusCase, exc: BaseException, wire: Wi
     frames = traceback.extract_tb(exc.__traceback__)
     at = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     return Attempt(case, "failed", f"{where}{at}", name, wire=wire, detail=f"{name}{at}")
+
+
+def wait_note(exc: ProviderError) -> str:
+    """For a 429, how long the provider asked to wait (the transport does not retry past its cap), so a reader of
+    an unavailable cell knows whether a later run can succeed; "" otherwise.
+
+    >>> wait_note(RateLimitError("slow down", provider="p", retry_after=3600.0))
+    ' (rate limited; the provider asks to retry after 3600 s)'
+    """
+    if isinstance(exc, RateLimitError) and isinstance(exc.retry_after, (int, float)):
+        return f" (rate limited; the provider asks to retry after {exc.retry_after:g} s)"
+    return ""
 
 
 def attempt(

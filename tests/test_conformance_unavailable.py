@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from loopback import LoopbackServer, json_reply
 
 from allos.providers.registry import get_spec
 from conformance.runner import RunConfig, run_case
 from conformance.scenarios import cases_for
+from conformance.sequences import CorpusCase, attempt
 
 RATE_LIMITED = {
     "error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}
@@ -35,3 +37,20 @@ def test_rate_limited_case_without_retry_after_is_unavailable_and_says_nothing_m
     result = run_case(get_spec("groq"), case, config, endpoint=loopback.url("/openai/v1"))
     assert result.status == "unavailable"
     assert "429 RateLimitError" in result.reason and "retry after" not in result.reason
+
+
+def test_a_rate_limited_generated_case_is_unavailable_with_its_retry_after(loopback: LoopbackServer) -> None:
+    """The generated column classifies the same 429 the same way, with the same note on how long to wait."""
+    loopback.push(json_reply(RATE_LIMITED, status=429, headers={"retry-after": "3600"}))
+    case = CorpusCase("gen_rate", "core", {"messages": [{"role": "user", "content": "hi"}]})
+    outcome = attempt(
+        get_spec("groq"),
+        case,
+        httpx.HTTPTransport(),
+        base_url=loopback.url("/openai/v1"),
+        api_key="sk-test-429-key",
+        max_retries=2,
+    )
+    assert outcome.kind == "unavailable"
+    assert "429" in outcome.reason and "retry after 3600 s" in outcome.reason
+    assert len(loopback.requests) == 1  # a wait above the cap is not retried
