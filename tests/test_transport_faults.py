@@ -7,6 +7,7 @@ test_transport_policy.py); everything else is real HTTP on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
@@ -130,6 +131,9 @@ class _RawServer:
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
+        if self.fault == "trickle":
+            self._trickle(conn)
+            return
         with conn:
             conn.recv(65536)
             head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n"
@@ -139,6 +143,29 @@ class _RawServer:
             else:
                 self.release.wait(10)  # bounded: the test releases it at teardown
 
+    def _trickle(self, conn: socket.socket) -> None:
+        """A whole, valid answer, one byte at a time: each read waits a little, the whole takes longer than the
+        timeout, which httpx applies per read (as the official SDKs do)."""
+        with conn:
+            request = conn.recv(65536)
+            streaming = b'"stream": true' in request or b'"stream":true' in request
+            if streaming:
+                chunk = {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "model": "m",
+                    "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}],
+                }
+                body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+                kind = b"text/event-stream"
+            else:
+                body, kind = json.dumps(ANSWER).encode(), b"application/json"
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: " + kind + b"\r\ncontent-length: %d\r\n\r\n" % len(body))
+            for index in range(len(body)):
+                if self.release.wait(0.002):
+                    return
+                conn.sendall(body[index : index + 1])
+
     def __enter__(self) -> _RawServer:
         self._thread.start()
         return self
@@ -146,6 +173,35 @@ class _RawServer:
     def __exit__(self, *exc: object) -> None:
         self.release.set()
         self._sock.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_transport_reads_an_answer_that_trickles_in_byte_by_byte(mode: str) -> None:
+    with _RawServer("trickle") as server:
+        async with opened(provider_at(server.url, max_retries=0, timeout=0.25)) as provider:
+            events = await run(provider, mode, [USER])
+    end = events[-1]
+    assert isinstance(end, StreamEnd) and end.response.text == "ok"
+    assert server.connections == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["br", "zstd", "x-unknown"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_transport_an_encoding_httpx_cannot_decode_is_a_parse_error(
+    mode: str, encoding: str, loopback: LoopbackServer
+) -> None:
+    """Allos asks for gzip and deflate only (no brotli or zstd installed): a body in another encoding reaches the
+    parser as bytes it cannot read, which is a typed error naming the provider, sent once."""
+    junk = b"\x8b\x05\x80not what it claims to be\x03"
+    kind = "text/event-stream" if mode in ("stream", "astream") else "application/json"
+    loopback.push(Reply(headers={"content-encoding": encoding, "content-type": kind}, chunks=[junk]))
+    async with opened(provider_at(loopback.url("/v1"), max_retries=2)) as provider:
+        with pytest.raises(errors.ResponseParseError) as caught:
+            await run(provider, mode, [USER])
+    assert str(caught.value).startswith("groq: ")
+    assert len(loopback.requests) == 1
 
 
 @pytest.mark.anyio
