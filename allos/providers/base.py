@@ -309,6 +309,8 @@ class Provider:
         headers = dict(fields.pop("extra_headers", None) or {})
         if stream:
             headers["accept"] = self.stream_accept
+            if self.spec.closes_after_stream:
+                headers["connection"] = "close"
         fields["model"] = fields.get("model") or self.model
         try:
             request = ChatRequest(messages=messages, stream=stream, **fields)

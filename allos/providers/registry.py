@@ -80,6 +80,10 @@ class ProviderSpec:
     docs_url: str = ""
     description: str = ""
     base_url_env: str | None = field(default=None)
+    # The server closes the connection after a streamed answer without saying so (no `Connection: close`), so a
+    # request sent on that connection right after a stream meets "Server disconnected without sending a response".
+    # Allos then asks for `Connection: close` on streaming requests: the next request opens a fresh connection.
+    closes_after_stream: bool = False
 
     def __post_init__(self) -> None:
         if not _ALIAS_PATTERN.match(self.name):
@@ -121,6 +125,12 @@ _TOOL_CAPABILITIES: Final = frozenset(
         Capability.HANDOFF,
     }
 )
+
+# Measured against llama-server (llama-cpp-python 0.3.36, llama.cpp commit 0c1e570): a streamed answer advertises
+# `keep-alive: timeout=5, max=100`, yet the server closes the socket just after the stream's last chunk; a request
+# sent on it within a few milliseconds fails (raw httpx: 2-3 of 60 stream-then-chat pairs; Allos, which parses for
+# a moment longer: 52 of 150) and none fail with `Connection: close` on the stream.
+_LLAMACPP_CLOSES_AFTER_STREAM: Final = True
 
 _GROQ_DOCS = "https://console.groq.com/docs/openai"
 _MISTRAL_SOURCES = {
@@ -487,6 +497,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         # does not (and a named tool_choice is treated as "auto"), so the row claims none of them.
         capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED - _LLAMACPP_TOOLS,
         local=True,
+        closes_after_stream=_LLAMACPP_CLOSES_AFTER_STREAM,
         docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         description="llama.cpp's llama-server",
     ),
@@ -506,6 +517,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         - {Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
         quirks=AnthropicQuirks(sources=_LLAMACPP_ANTHROPIC_SOURCES),
         local=True,
+        closes_after_stream=_LLAMACPP_CLOSES_AFTER_STREAM,
         docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         description="llama.cpp's llama-server, Anthropic Messages endpoint",
     ),
@@ -524,6 +536,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         - {Capability.MAX_TOKENS, Capability.STOP_SEQUENCES, Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
         quirks=ResponsesQuirks(sources=_LLAMACPP_RESPONSES_SOURCES),
         local=True,
+        closes_after_stream=_LLAMACPP_CLOSES_AFTER_STREAM,
         docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         description="llama.cpp's llama-server, OpenAI Responses endpoint",
     ),
