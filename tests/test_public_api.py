@@ -48,6 +48,7 @@ ERRORS = {
     "ConflictError",
     "IncompleteStreamError",
     "InvalidRequestError",
+    "MIN_SECRET_LENGTH",
     "ModelLimitError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -58,6 +59,7 @@ ERRORS = {
     "UnsupportedCapabilityError",
     "make_status_error",
     "redact",
+    "redact_json",
     "scrubbed",
 }
 
