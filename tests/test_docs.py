@@ -27,9 +27,10 @@ def test_chat_completions_page_lists_every_alias() -> None:
 def test_readme_gives_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'python -m pip install -e ".[dev]" && allos-conform' in readme
-    assert 'python -m pip install -e ".[dev]" && python -m pytest' in readme
+    tests = 'python -m pip install -e ".[dev]" && python scripts/llamacpp.py build && python -m pytest'
+    assert tests in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert 'python -m pip install -e ".[dev]" && python -m pytest' in ci
+    assert tests in ci, "CI runs the README's test command verbatim"
 
 
 def test_readme_provider_table_matches_registry() -> None:
