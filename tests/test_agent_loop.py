@@ -341,3 +341,18 @@ def test_a_long_tool_result_is_cut_in_the_middle(loopback: LoopbackServer, workd
     content = result.messages[3].text
     assert len(content) == 1000 and content.startswith("A") and content.endswith("B")
     assert "[... 9000 characters cut ...]" in content
+
+
+def test_run_usage_sums_costs_while_every_call_has_one() -> None:
+    from allos.agent.loop import _add
+    from allos.types import Cost, Usage
+
+    billed = Usage(input_tokens=10, output_tokens=2, cached_input_tokens=4, cost=Cost(amount=0.5, source="billed"))
+    estimated = Usage(input_tokens=1, output_tokens=1, cost=Cost(amount=0.25, source="estimated"))
+    unknown = Usage(input_tokens=1, output_tokens=1)
+    total = _add(_add(Usage(), billed), billed)
+    assert total.cost == Cost(amount=1.0, source="billed") and total.cached_input_tokens == 8
+    assert _add(total, estimated).cost == Cost(amount=1.25, source="estimated")
+    assert _add(total, unknown).cost is None  # a partial sum would read as the whole run's cost
+    assert _add(_add(Usage(), unknown), billed).cost is None
+    assert _add(Usage(), unknown).reasoning_tokens is None

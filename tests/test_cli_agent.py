@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from allos import list_providers
 from allos.agent import Session
 from allos.cli.app import app
+from allos.profiles import resolve_profile
 from conformance.simulators import Simulator
 
 pytestmark = pytest.mark.network
@@ -155,6 +156,13 @@ def test_verbose_shows_tool_output_usage_and_log_lines(sims: dict[str, Simulator
     assert "allos.agent: model call 1 of 10: openai (gpt-4o-mini)" in err and "httpx: HTTP Request: POST" in err
     assert "tokens, finish tool_calls" in err and "the notes say 42" in err
     assert "allos: answered after 2 model calls and 1 tool call" in err
+    # The session's cost: both calls priced from gpt-4o-mini's profile (the simulator caches nothing here).
+    found = re.search(r"(\d+) tokens in, (\d+) out; cost \$([0-9.]+) \(estimated\)", err)
+    assert found is not None, err
+    prices = resolve_profile("openai", "gpt-4o-mini").prices  # type: ignore[union-attr]
+    assert prices is not None
+    tokens_in, tokens_out, amount = int(found[1]), int(found[2]), float(found[3])
+    assert amount == pytest.approx((tokens_in * prices.input + tokens_out * prices.output) / 1e6, abs=1e-6)
 
 
 # --- errors: one line, non-zero, never a traceback ---------------------------------------------------------------

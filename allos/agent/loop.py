@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from allos.agent.config import AgentConfig
 from allos.agent.display import ApprovalRequest, Approver, Display, PlainDisplay, ask_on_terminal
@@ -31,7 +31,7 @@ from allos.agent.tools import Tool, ToolError, ToolResult
 from allos.agent.workspace import Workspace
 from allos.capabilities import Capability
 from allos.providers import Provider
-from allos.types import ChatResponse, Message, StreamEnd, TextDelta, ToolCall, ToolSpec, Usage
+from allos.types import ChatResponse, Cost, Message, StreamEnd, TextDelta, ToolCall, ToolSpec, Usage
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "Agent", "AgentResult", "StopReason", "builtin_tools"]
 
@@ -316,8 +316,29 @@ def _cap(text: str, limit: int) -> str:
 
 
 def _add(total: Usage, more: Usage) -> Usage:
+    """The run's usage so far plus one more call's. The cost is the sum while every call has one (billed only when
+    every call's is), and unknown (None) from the first call without one: a partial sum would read as the total."""
+    first = total == _NO_USAGE
     return Usage(
         input_tokens=total.input_tokens + more.input_tokens,
         output_tokens=total.output_tokens + more.output_tokens,
         total_tokens=(total.total_tokens or 0) + (more.total_tokens or more.input_tokens + more.output_tokens),
+        cached_input_tokens=_plus(total.cached_input_tokens, more.cached_input_tokens),
+        cache_write_tokens=_plus(total.cache_write_tokens, more.cache_write_tokens),
+        reasoning_tokens=_plus(total.reasoning_tokens, more.reasoning_tokens),
+        cost=more.cost if first else _cost_plus(total.cost, more.cost),
     )
+
+
+_NO_USAGE: Final = Usage()
+
+
+def _plus(a: int | None, b: int | None) -> int | None:
+    return None if a is None and b is None else (a or 0) + (b or 0)
+
+
+def _cost_plus(a: Cost | None, b: Cost | None) -> Cost | None:
+    if a is None or b is None:
+        return None
+    source = "billed" if a.source == b.source == "billed" else "estimated"
+    return Cost(amount=a.amount + b.amount, source=source)

@@ -207,9 +207,10 @@ def _conversation(agent: Agent, options: AskOptions) -> int:
 def _summary(result: AgentResult) -> None:
     usage = result.usage
     calls = f"{result.tool_calls} tool call{'s' if result.tool_calls != 1 else ''}"
+    cost = f"; cost ${usage.cost.amount:.6f} ({usage.cost.source})" if usage.cost is not None else "; cost unknown"
     sys.stderr.write(
         f"allos: {result.stop_reason} after {result.iterations} model calls and {calls};"
-        f" {usage.input_tokens} tokens in, {usage.output_tokens} out\n"
+        f" {usage.input_tokens} tokens in, {usage.output_tokens} out{cost}\n"
     )
 
 
