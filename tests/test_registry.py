@@ -226,3 +226,15 @@ def test_capabilities_can_be_replaced_per_provider() -> None:
     assert Capability.IMAGE_INPUT not in get_spec("vllm").capabilities  # the registry row is untouched
     with pytest.raises(ConfigurationError, match="telepathy"):
         get_provider("vllm", model="m", capabilities=["telepathy"])
+
+
+def test_claims_are_opt_in_from_the_named_sets() -> None:
+    """No row claims a capability outside the registry's named sets, which list each capability by name: a
+    capability added to the enum is claimed by no row until a row opts in (reasoning, today, by none)."""
+    from allos.capabilities import Capability
+    from allos.providers import registry
+
+    named = registry._CHAT_WITH_IMAGES
+    assert Capability.REASONING not in named
+    for spec in list_providers():
+        assert spec.capabilities <= named, (spec.name, sorted(spec.capabilities - named))

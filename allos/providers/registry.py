@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal, Protocol
 
-from allos.capabilities import ALL_CAPABILITIES, Capability
+from allos.capabilities import Capability
 from allos.errors import ConfigurationError
 from allos.protocols._ids import ALNUM9
 from allos.protocols.anthropic import AnthropicQuirks
@@ -98,9 +98,38 @@ class ProviderSpec:
 # Local servers run without authentication by default and load models on demand: neither a bad key nor an unknown
 # model has a documented answer there, so they do not claim error mapping.
 _LOCAL_UNCLAIMED: Final = frozenset({Capability.ERROR_MAPPING})
+# Claims are opt-in: each row builds its set from the named sets below, so a capability added to the enum is claimed
+# by no row until one says so, with its evidence (tests/test_registry.py holds every row to the named sets).
 # What a capable OpenAI-compatible alias claims. Image input and reasoning depend on the model, so only aliases
-# whose default model has them claim them.
-_CHAT_BASE: Final = ALL_CAPABILITIES - {Capability.IMAGE_INPUT, Capability.REASONING}
+# whose default model has them claim them (per model: allos.profiles).
+_CHAT_BASE: Final = frozenset(
+    {
+        Capability.CHAT,
+        Capability.SYSTEM_PROMPT,
+        Capability.MULTI_TURN,
+        Capability.MAX_TOKENS,
+        Capability.STOP_SEQUENCES,
+        Capability.TOOLS,
+        Capability.TOOL_CALL,
+        Capability.TOOL_RESULT,
+        Capability.PARALLEL_TOOL_CALLS,
+        Capability.TOOL_CHOICE_NONE,
+        Capability.TOOL_CHOICE_REQUIRED,
+        Capability.TOOL_CHOICE_NAMED,
+        Capability.STREAMING,
+        Capability.STREAMING_TOOL_CALLS,
+        Capability.USAGE,
+        Capability.STREAM_USAGE,
+        Capability.UNICODE,
+        Capability.JSON_MODE,
+        Capability.STRUCTURED_OUTPUT,
+        Capability.ERROR_MAPPING,
+        Capability.HANDOFF,
+        Capability.GENERATED_SEQUENCES,
+    }
+)
+# The same, with image input: for aliases whose default model reads images.
+_CHAT_WITH_IMAGES: Final = _CHAT_BASE | {Capability.IMAGE_INPUT}
 _LLAMACPP_TOOLS: Final = frozenset(
     {
         Capability.TOOL_CALL,
@@ -174,7 +203,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url_env="OPENAI_BASE_URL",
         default_model="gpt-4o-mini",
         # No stop sequences: CreateResponse has no `stop` field [openai-openapi; oai-py response_create_params.py].
-        capabilities=ALL_CAPABILITIES - {Capability.REASONING, Capability.STOP_SEQUENCES},
+        capabilities=_CHAT_WITH_IMAGES - {Capability.STOP_SEQUENCES},
         headers=(
             HeaderSpec("OpenAI-Organization", "OPENAI_ORG_ID"),
             HeaderSpec("OpenAI-Project", "OPENAI_PROJECT_ID"),
@@ -192,7 +221,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         default_model="claude-sonnet-4-6",
         # No JSON mode; json_schema is sent as output_config.format, GA for Sonnet 4.5 and later
         # [platform.claude.com/docs/en/build-with-claude/structured-outputs]. REASONING needs `thinking`, not sent.
-        capabilities=ALL_CAPABILITIES - {Capability.REASONING, Capability.JSON_MODE},
+        capabilities=_CHAT_WITH_IMAGES - {Capability.JSON_MODE},
         auth_header="x-api-key",
         auth_scheme="",
         headers=(
@@ -212,8 +241,8 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         default_model="llama3.2",
         # The local API takes no key (docs/api/authentication.mdx): a bad key cannot be refused, so the error-mapping
         # column cannot pass here, whatever the unknown-model answer does; like the other local servers, not claimed.
-        capabilities=ALL_CAPABILITIES
-        - {Capability.REASONING, Capability.TOOL_CHOICE_REQUIRED, Capability.TOOL_CHOICE_NAMED}
+        capabilities=_CHAT_WITH_IMAGES
+        - {Capability.TOOL_CHOICE_REQUIRED, Capability.TOOL_CHOICE_NAMED}
         - _LOCAL_UNCLAIMED,
         local=True,
         docs_url="https://github.com/ollama/ollama/blob/main/docs/api.md",
@@ -226,7 +255,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         api_key_env="OPENAI_API_KEY",
         base_url_env="OPENAI_BASE_URL",
         default_model="gpt-4o-mini",
-        capabilities=_CHAT_BASE | {Capability.IMAGE_INPUT},
+        capabilities=_CHAT_WITH_IMAGES,
         quirks=ChatCompletionsQuirks(
             max_tokens_field="max_completion_tokens",
             sources={"max_tokens_field": "openai-openapi: max_tokens deprecated, rejected by o-series models"},
@@ -439,7 +468,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         base_url="https://generativelanguage.googleapis.com/v1beta/openai",
         api_key_env="GEMINI_API_KEY",
         default_model="gemini-2.5-flash",
-        capabilities=_CHAT_BASE | {Capability.IMAGE_INPUT},
+        capabilities=_CHAT_WITH_IMAGES,
         quirks=ChatCompletionsQuirks(
             bad_key_messages=("API key not valid",),
             sources={
