@@ -250,7 +250,10 @@ class _Render:
         if reply.calls:
             message["tool_calls"] = self._calls(index=False)
         finish = self.finish_reason(streaming=False)
-        choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        choice: dict[str, Any] = {"index": 0, "message": message}
+        if self.row.logprobs_field:
+            choice["logprobs"] = None
+        choice["finish_reason"] = finish
         if self.row.native_finish_reason:
             choice["native_finish_reason"] = finish
         out = self._envelope("chat.completion")
@@ -267,12 +270,15 @@ class _Render:
         return isinstance(options, Mapping) and bool(options.get("include_usage"))
 
     def _chunk(self, delta: Mapping[str, Any], finish: str | None = None) -> dict[str, Any]:
-        choice: dict[str, Any] = {"index": 0, "delta": dict(delta), "logprobs": None, "finish_reason": finish}
+        choice: dict[str, Any] = {"index": 0, "delta": dict(delta)}
+        if self.row.logprobs_field:
+            choice["logprobs"] = None
+        choice["finish_reason"] = finish
         if self.row.native_finish_reason:
             choice["native_finish_reason"] = finish
         out = self._envelope("chat.completion.chunk")
         out["choices"] = [choice]
-        if self.row.stream.usage == "stream_options" and self._include_usage():
+        if self.row.stream.usage == "stream_options" and self._include_usage() and self.row.chunk_usage_null:
             out["usage"] = None  # every chunk but the last carries usage: null [OAS ChatCompletionStreamOptions]
         return out
 
@@ -294,7 +300,7 @@ class _Render:
     def chunks(self) -> list[bytes]:
         stream = self.row.stream
         out = [f"{comment}\n\n".encode() for comment in stream.comments]
-        first: dict[str, Any] = {"role": "assistant", "content": ""}
+        first: dict[str, Any] = {"role": "assistant", "content": self.row.first_delta_content}
         if self.row.refusal_field:
             first["refusal"] = None
         head = self._chunk(first)
@@ -312,6 +318,8 @@ class _Render:
         if self._include_usage() and stream.usage != "last_chunk":
             tail = self._envelope("chat.completion.chunk")
             tail.update({"choices": [], "usage": self.usage()})
+            if self.row.usage_chunk_extras is not None:
+                tail.update(self.row.usage_chunk_extras(self.reply.prompt_tokens))
             out.append(_sse(tail))
         out.append(b"data: [DONE]\n\n")
         return out

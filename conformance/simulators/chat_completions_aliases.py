@@ -13,6 +13,7 @@ non-empty key is accepted; local servers take no key and any model name.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Final
 
 from conformance.simulators import _names
@@ -943,13 +944,48 @@ def _local(name: str, base_url: str, source: str) -> ChatAlias:
     )
 
 
+def _llamacpp_timings(prompt_tokens: int) -> dict[str, Any]:
+    """llama.cpp's per-request `timings` object, with its measured keys (values are plausible, not measured)."""
+    return {
+        "timings": {
+            "cache_n": 0,
+            "prompt_n": prompt_tokens,
+            "prompt_ms": 0.5,
+            "prompt_per_token_ms": 0.5,
+            "prompt_per_second": 2000.0,
+            "predicted_n": 20,
+            "predicted_ms": 3.5,
+            "predicted_per_token_ms": 0.175,
+            "predicted_per_second": 5714.3,
+        }
+    }
+
+
 LOCAL_SERVERS: Final = (
     # vLLM since 0.10.1 answers errors as {"error": {...}} [vllm-project/vllm PR #22099]; tools assume the server
     # runs with --enable-auto-tool-choice [docs.vllm.ai tool_calling].
     _local("vllm", "http://localhost:8000/v1", "docs.vllm.ai/en/latest/features/tool_calling"),
     _local("lmstudio", "http://localhost:1234/v1", "lmstudio.ai/docs/api/openai-api"),
     _local("localai", "http://localhost:8080/v1", "localai.io/docs/features/openai-functions"),
-    _local("llamacpp", "http://127.0.0.1:8080/v1", "github.com/ggml-org/llama.cpp tools/server/README.md"),
+    replace(
+        _local("llamacpp", "http://127.0.0.1:8080/v1", "github.com/ggml-org/llama.cpp tools/server/README.md"),
+        # The answer's shape as llama-server sends it (measured against llama-cpp-python 0.3.36, llama.cpp commit
+        # 0c1e570): no refusal or logprobs keys, a build fingerprint, cached-token details, llama.cpp's own
+        # `timings` on the answer and on the usage chunk; the first delta's content is null and chunks before the
+        # usage chunk carry no `usage` key.
+        refusal_field=False,
+        logprobs_field=False,
+        system_fingerprint=True,
+        chunk_usage_null=False,
+        first_delta_content=None,
+        usage_extras=lambda prompt: {"prompt_tokens_details": {"cached_tokens": 0}},
+        body_extras=lambda seed: _llamacpp_timings(1),
+        usage_chunk_extras=_llamacpp_timings,
+        sources={
+            "server": "github.com/ggml-org/llama.cpp tools/server/README.md",
+            "shape": "measured against llama-server 0.3.36 / llama.cpp commit 0c1e570",
+        },
+    ),
     _local("chat_completions", "http://localhost/v1", "any OpenAI-compatible server (reference behaviour)"),
 )
 

@@ -275,6 +275,13 @@ class ChatAlias:
     stream_error: Callable[[], Mapping[str, Any]] | None = None
     # Messages in answers carry `refusal: null` (OpenAI's response schema requires the key [OAS]).
     refusal_field: bool = True
+    # Choices carry `logprobs: null` when none were asked (the key is required in OpenAI's schema [OAS]).
+    logprobs_field: bool = True
+    # Stream framing details: `usage: null` on every chunk before the usage chunk [OAS ChatCompletionStreamOptions],
+    # the first delta's content ("" at OpenAI), and top-level fields beside `usage` on the usage chunk.
+    chunk_usage_null: bool = True
+    first_delta_content: str | None = ""
+    usage_chunk_extras: Callable[[int], Mapping[str, Any]] | None = None
     rate_limit: Refusal = Refusal(429, "Rate limit reached. Please try again later.", "requests", "rate_limit_exceeded")
     server_error: Refusal = Refusal(500, "The server had an error while processing your request.", "server_error")
     overloaded: Refusal = Refusal(503, "The server is overloaded. Please try again later.", "server_error")
