@@ -90,6 +90,7 @@ def test_a_bad_request_gets_a_typed_400(llama_server: llamacpp.Server) -> None:
 ENDPOINTS: dict[str, tuple[str, dict[str, object]]] = {
     LLAMACPP_ANTHROPIC.name: ("/v1/messages", {"model": "any-name", "messages": [{"role": "user", "content": "hi"}]}),
     LLAMACPP_RESPONSES.name: ("/v1/responses", {"model": "any-name", "input": "hi"}),
+    "llamacpp": ("/v1/chat/completions", {"model": "any-name", "messages": [{"role": "user", "content": "hi"}]}),
 }
 BROKEN = [
     (row.name, rule.violate(dict(ENDPOINTS[row.name][1])))
@@ -122,13 +123,15 @@ def test_simulator_row_refuses_as_the_server_does(
 
 
 #: where each endpoint takes its output budget
-BUDGET = {LLAMACPP_ANTHROPIC.name: "max_tokens", LLAMACPP_RESPONSES.name: "max_output_tokens"}
+BUDGET = {LLAMACPP_ANTHROPIC.name: "max_tokens", LLAMACPP_RESPONSES.name: "max_output_tokens", "llamacpp": "max_tokens"}
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
 @pytest.mark.parametrize("alias", ENDPOINTS)
 def test_simulator_row_answers_in_the_servers_shape(alias: str, stream: bool, llama_server: llamacpp.Server) -> None:
-    body = {**ENDPOINTS[alias][1], BUDGET[alias]: 50, "stream": stream}
+    body: dict[str, object] = {**ENDPOINTS[alias][1], BUDGET[alias]: 50, "stream": stream}
+    if stream and alias == "llamacpp":
+        body["stream_options"] = {"include_usage": True}  # as Allos asks: the usage chunk carries the timings
     real, simulated = _both(alias, body, llama_server)
     shapes = [shape_of(r.content, r.headers.get("content-type", "")) for r in (real, simulated)]
     diff = compare_shapes(*shapes)
