@@ -54,13 +54,18 @@ def _fail_usage(message: str) -> typer.Exit:
 def _validate(providers: list[str] | None, capabilities: list[str] | None) -> None:
     from allos import Capability
     from allos.errors import ConfigurationError
-    from allos.providers.registry import get_spec
+    from allos.providers.registry import get_spec, list_providers
 
     for name in providers or []:
         try:
             get_spec(name)
-        except ConfigurationError as exc:
-            raise _fail_usage(str(exc)) from None
+        except ConfigurationError:
+            aliases = ", ".join(spec.name for spec in list_providers())
+            raise _fail_usage(
+                f"unknown provider {name!r} (known: {aliases}); an alias your code registers with "
+                "register_provider(...) reaches allos-conform through --plugin MODULE or an 'allos.providers' "
+                "entry point"
+            ) from None
     known = {c.value for c in Capability}
     for capability in capabilities or []:
         if capability not in known:
@@ -104,6 +109,37 @@ def _input(label: str, path: Path, *, expected: str, directory: bool = False) ->
         raise _fail_usage(f"{label} {path} is not a regular file; expected {expected}")
 
 
+def _load_plugins(modules: list[str] | None) -> None:
+    from conformance.plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(modules or [])
+    except PluginError as exc:
+        raise _fail_usage(str(exc)) from None
+
+
+def _check_base_url(base_url: str, providers: list[str] | None, mode: str, against: str) -> None:
+    """`--base-url` names one alias's endpoint in a run that calls it; the URL itself is never echoed with userinfo."""
+    from urllib.parse import urlsplit
+
+    from conformance.runner import public_url
+
+    if mode == "replay":
+        raise _fail_usage("--base-url needs --mode live or --mode record; replay reads cassettes, not an endpoint")
+    if against == "simulator":
+        raise _fail_usage("--base-url and --against simulator both choose the endpoint; give one of them")
+    if providers is None or len(providers) != 1:
+        given = "every alias" if providers is None else f"{len(providers)} aliases"
+        raise _fail_usage(f"--base-url applies to exactly one alias; --providers names {given}")
+    try:
+        parts = urlsplit(base_url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # a port that is not a number, or out of range
+        ok = False
+    if not ok:
+        raise _fail_usage(f"--base-url must be an http:// or https:// URL with a host, not {public_url(base_url)!r}")
+
+
 def _run_paths(mode: str, cassettes: Path, reports: Path) -> None:
     if mode == "replay":
         _input("--cassettes", cassettes, expected="the directory of recordings (<alias>/<case>.yaml)", directory=True)
@@ -141,6 +177,15 @@ def run(
     k: Annotated[str | None, typer.Option("-k", help="Only cases whose id contains this text.")] = None,
     cassettes: Annotated[Path, typer.Option(help="Cassette directory.")] = Path("cassettes"),
     reports: Annotated[Path, typer.Option(help="Where matrix.json/.md/.html are written.")] = Path("reports"),
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Send the one selected alias's requests here in live and record mode (your vLLM, a gateway)."
+        ),
+    ] = None,
+    plugin: Annotated[
+        list[str] | None, typer.Option(help="Import this module first; it may register aliases (repeatable).")
+    ] = None,
 ) -> None:
     """Run the matrix (the default command)."""
     if ctx.invoked_subcommand is not None:
@@ -152,8 +197,11 @@ def run(
         raise _fail_usage(f"--mode must be replay, record or live, not {mode!r}")
     if against not in ("provider", "simulator"):
         raise _fail_usage(f"--against must be provider or simulator, not {against!r}")
+    _load_plugins(plugin)
     names, caps = _split(providers), _split(capabilities)
     _validate(names, caps)
+    if base_url is not None:
+        _check_base_url(base_url, names, mode, against)
     _run_paths(mode, cassettes, reports)
     simulate: Callable[[str], AbstractContextManager[str]] | None = None
     if against == "simulator":
@@ -166,6 +214,7 @@ def run(
         pattern=k,
         cassettes=cassettes,
         reports=reports,
+        base_url=base_url,
         simulate=simulate,
     )
     report = _run_with_progress(config, run_matrix)

@@ -19,16 +19,25 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from allos.capabilities import Capability
 from allos.providers.registry import ProviderSpec
-from conformance.cassettes import CassetteInvalid, RechunkingTransport, cassette_meta, load_cassette, make_vcr
+from conformance.cassettes import CassetteInvalid, RechunkingTransport, load_cassette, make_vcr
 from conformance.repro import Endpoint, Where, forget_failure, write_repro
 from conformance.results import Result, Status
-from conformance.runner import REPLAY_KEY, SIMULATOR_HEADERS, RunConfig, _key_for, _secret_headers, real_base_url
+from conformance.runner import (
+    REPLAY_KEY,
+    SIMULATOR_HEADERS,
+    RunConfig,
+    _key_for,
+    endpoint_source,
+    real_base_url,
+    recording_meta,
+    recording_rewrite,
+    run_secrets,
+)
 from conformance.sequences import (
     CORPUS_DIR,
     DEFAULT_COUNT,
@@ -92,9 +101,10 @@ def _replay(spec: ProviderSpec, case: CorpusCase, cassette: Path, max_retries: i
     return outcome
 
 
-def _record(spec: ProviderSpec, case: CorpusCase, cassette: Path, endpoint: Endpoint, source: str) -> Attempt:
-    meta = cassette_meta(source, datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    rewrite = {endpoint.base_url: real_base_url(spec)}
+def _record(
+    spec: ProviderSpec, case: CorpusCase, cassette: Path, endpoint: Endpoint, meta: dict[str, object]
+) -> Attempt:
+    rewrite = recording_rewrite(spec, endpoint.base_url)
     cassette.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cassette.parent, prefix=".recording-") as scratch:
         scratch_file = Path(scratch) / cassette.name
@@ -127,12 +137,15 @@ def run_generated(
         source = str(directory)
     else:
         endpoint = _endpoint(spec, config, endpoint_url, key)
-        source = f"simulator {spec.name}" if config.against == "simulator" else real_base_url(spec)
+        source = endpoint_source(spec, config)
         if config.mode == "live":
             attempts = [endpoint.send(spec, case) for case in cases]
             source = f"live {source}"
         else:
-            attempts = [_record(spec, case, directory / f"{case.id}.yaml", endpoint, source) for case in cases]
+            attempts = [
+                _record(spec, case, directory / f"{case.id}.yaml", endpoint, recording_meta(spec, config))
+                for case in cases
+            ]
     repros = _reproductions(spec, config, endpoint_url, key, attempts)
     return _cell(spec, config, attempts, repros, started, source), attempts
 
@@ -153,7 +166,7 @@ def generated_cell(
 
 def _endpoint(spec: ProviderSpec, config: RunConfig, endpoint_url: str | None, key: str | None) -> Endpoint:
     headers = SIMULATOR_HEADERS.get(spec.name, {}) if config.against == "simulator" else {}
-    secrets = [s for s in (key, *_secret_headers(spec)) if s]
+    secrets = run_secrets(spec, key, config)
     where: Where = "simulator" if config.against == "simulator" else "provider"
     base_url = endpoint_url or real_base_url(spec)
     return Endpoint(where, base_url, key, headers, secrets, config.max_retries)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -46,7 +47,18 @@ from conformance.sequences import wait_note
 if TYPE_CHECKING:
     from conformance.sequences import CorpusCase
 
-__all__ = ["RunConfig", "aggregate", "run", "run_case", "unavailable_reason"]
+__all__ = [
+    "RunConfig",
+    "aggregate",
+    "endpoint_source",
+    "public_url",
+    "recording_meta",
+    "recording_rewrite",
+    "run",
+    "run_case",
+    "run_secrets",
+    "unavailable_reason",
+]
 
 Mode = Literal["replay", "record", "live"]
 Against = Literal["provider", "simulator"]
@@ -68,6 +80,7 @@ class RunConfig:
     cassettes: Path = Path("cassettes")
     reports: Path = Path("reports")  # reproductions of generated-sequence failures go to reports/failures/
     max_retries: int = 2
+    base_url: str | None = None  # --base-url: the one selected alias's endpoint in record and live mode
     simulate: Callable[[str], contextlib.AbstractContextManager[str]] | None = field(default=None, compare=False)
 
     def specs(self) -> list[ProviderSpec]:
@@ -82,6 +95,44 @@ class RunConfig:
 def real_base_url(spec: ProviderSpec) -> str:
     """Where the alias lives; recordings always store this, whatever endpoint answered."""
     return (spec.base_url or "http://localhost:8000/v1").rstrip("/")
+
+
+def public_url(url: str) -> str:
+    """`url` without its userinfo: what results and cassettes may say about an endpoint.
+
+    >>> public_url("https://user:secret@gateway.example/v1/")
+    'https://gateway.example/v1'
+    """
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host)).rstrip("/")
+
+
+def endpoint_source(spec: ProviderSpec, config: RunConfig) -> str:
+    """Where a record or live run's answers come from: the simulator, the `--base-url` endpoint, or the alias's own."""
+    if config.against == "simulator":
+        return f"simulator {spec.name}"
+    return public_url(config.base_url) if config.base_url else real_base_url(spec)
+
+
+def recording_meta(spec: ProviderSpec, config: RunConfig) -> dict[str, object]:
+    """A new cassette's meta; a `--base-url` run names the endpoint it used (never its userinfo)."""
+    meta = cassette_meta(endpoint_source(spec, config), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    if config.base_url and config.against == "provider":
+        meta["base_url"] = public_url(config.base_url)
+    return meta
+
+
+def run_secrets(spec: ProviderSpec, key: str | None, config: RunConfig) -> list[str]:
+    """What a recording must never contain: the key, secret headers, and a `--base-url`'s userinfo."""
+    password = urlsplit(config.base_url or "").password
+    return [s for s in (key, *_secret_headers(spec), password) if s]
+
+
+def recording_rewrite(spec: ProviderSpec, base_url: str) -> dict[str, str]:
+    """Recorded URLs name the alias's real base URL whichever endpoint answered, so replay needs no option."""
+    real = real_base_url(spec)
+    return {base_url.rstrip("/"): real, public_url(base_url): real}
 
 
 def _key_for(spec: ProviderSpec, config: RunConfig) -> tuple[str | None, str | None]:
@@ -257,11 +308,11 @@ def _run(
         return _replay(_Target(spec, case, real, REPLAY_KEY, config.max_retries, client), cassette), str(cassette)
     headers = SIMULATOR_HEADERS.get(spec.name, {}) if config.against == "simulator" else {}
     target = _Target(spec, case, endpoint or real, key, config.max_retries, client, headers)
-    source = f"simulator {spec.name}" if config.against == "simulator" else real
+    source = endpoint_source(spec, config)
     if config.mode == "live":
         return _declared_outcome(target), f"live {source}"
-    secrets = [s for s in (key, *_secret_headers(spec)) if s]
-    return _record(target, cassette, source, secrets, {target.base_url: real}), source
+    rewrite = recording_rewrite(spec, target.base_url)
+    return _record(target, cassette, recording_meta(spec, config), run_secrets(spec, key, config), rewrite), source
 
 
 def _secret_headers(spec: ProviderSpec) -> list[str]:
@@ -287,8 +338,9 @@ def _replay(target: _Target, cassette: Path) -> _Outcome:
     return outcome
 
 
-def _record(target: _Target, cassette: Path, source: str, secrets: list[str], rewrite: dict[str, str]) -> _Outcome:
-    meta = cassette_meta(source, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+def _record(
+    target: _Target, cassette: Path, meta: dict[str, object], secrets: list[str], rewrite: dict[str, str]
+) -> _Outcome:
     cassette.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cassette.parent, prefix=".recording-") as scratch:
         scratch_file = Path(scratch) / cassette.name
@@ -356,7 +408,9 @@ def _run_alias(
 
     results: list[Result] = []
     endpoint_cm: contextlib.AbstractContextManager[str | None] = contextlib.nullcontext(None)
-    if config.mode != "replay" and config.against == "simulator" and config.simulate is not None:
+    if config.mode != "replay" and config.base_url is not None:
+        endpoint_cm = contextlib.nullcontext(config.base_url)
+    elif config.mode != "replay" and config.against == "simulator" and config.simulate is not None:
         endpoint_cm = config.simulate(spec.name)
     with contextlib.ExitStack() as stack:
         unavailable: str | None = None
