@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ALL_CAPABILITIES", "Capability"]
+__all__ = ["ALL_CAPABILITIES", "TOOL_CAPABILITIES", "Capability"]
 
 
 class Capability(str, Enum):
@@ -43,3 +43,19 @@ class Capability(str, Enum):
 
 
 ALL_CAPABILITIES: frozenset[Capability] = frozenset(Capability)
+
+# Every column that needs the model to call tools: what a model without tool calling (its profile says so) or a row
+# that takes no tools gives up. A handoff history carries tool calls and results.
+TOOL_CAPABILITIES: frozenset[Capability] = frozenset(
+    {
+        Capability.TOOLS,
+        Capability.TOOL_CALL,
+        Capability.TOOL_RESULT,
+        Capability.PARALLEL_TOOL_CALLS,
+        Capability.TOOL_CHOICE_NONE,
+        Capability.TOOL_CHOICE_REQUIRED,
+        Capability.TOOL_CHOICE_NAMED,
+        Capability.STREAMING_TOOL_CALLS,
+        Capability.HANDOFF,
+    }
+)

@@ -32,7 +32,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Final
 
-from allos.capabilities import Capability
+from allos.capabilities import TOOL_CAPABILITIES, Capability
 from allos.types import Cost, Usage
 
 __all__ = [
@@ -48,19 +48,6 @@ __all__ = [
     "unprofiled_aliases",
 ]
 
-_TOOL_CAPABILITIES: Final = frozenset(
-    {
-        Capability.TOOLS,
-        Capability.TOOL_CALL,
-        Capability.TOOL_RESULT,
-        Capability.PARALLEL_TOOL_CALLS,
-        Capability.TOOL_CHOICE_NONE,
-        Capability.TOOL_CHOICE_REQUIRED,
-        Capability.TOOL_CHOICE_NAMED,
-        Capability.STREAMING_TOOL_CALLS,
-        Capability.HANDOFF,  # a handoff history carries tool calls and results
-    }
-)
 _PER_MILLION: Final = 1_000_000
 
 
@@ -254,7 +241,7 @@ def _structured(claimed: frozenset[Capability], profile: ModelProfile) -> frozen
 
 
 def _tools(claimed: frozenset[Capability], profile: ModelProfile) -> frozenset[Capability]:
-    return claimed - _TOOL_CAPABILITIES if profile.tool_call is False else claimed
+    return claimed - TOOL_CAPABILITIES if profile.tool_call is False else claimed
 
 
 _ADJUSTMENTS: Final[tuple[_Adjust, ...]] = (_image, _structured, _tools)

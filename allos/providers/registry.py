@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal, Protocol
 
-from allos.capabilities import Capability
+from allos.capabilities import TOOL_CAPABILITIES, Capability
 from allos.errors import ConfigurationError
 from allos.protocols._ids import ALNUM9
 from allos.protocols.anthropic import AnthropicQuirks
@@ -139,19 +139,6 @@ _LLAMACPP_TOOLS: Final = frozenset(
         Capability.TOOL_CHOICE_NAMED,
         Capability.STREAMING_TOOL_CALLS,
         Capability.HANDOFF,  # its history carries tool results, which the row does not claim
-    }
-)
-_TOOL_CAPABILITIES: Final = frozenset(
-    {
-        Capability.TOOLS,
-        Capability.TOOL_CALL,
-        Capability.TOOL_RESULT,
-        Capability.PARALLEL_TOOL_CALLS,
-        Capability.TOOL_CHOICE_NONE,
-        Capability.TOOL_CHOICE_REQUIRED,
-        Capability.TOOL_CHOICE_NAMED,
-        Capability.STREAMING_TOOL_CALLS,
-        Capability.HANDOFF,
     }
 )
 
@@ -452,7 +439,7 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         api_key_env="PERPLEXITY_API_KEY",
         default_model="sonar",
         # No tools [litellm perplexity/chat/transformation.py]; json_object is not a documented response_format.
-        capabilities=_CHAT_BASE - _TOOL_CAPABILITIES - {Capability.JSON_MODE},
+        capabilities=_CHAT_BASE - TOOL_CAPABILITIES - {Capability.JSON_MODE},
         quirks=ChatCompletionsQuirks(
             merge_consecutive_roles=True,
             sources={
