@@ -142,11 +142,6 @@ _LLAMACPP_TOOLS: Final = frozenset(
     }
 )
 
-# Measured against llama-server (llama-cpp-python 0.3.36, llama.cpp commit 0c1e570): a streamed answer advertises
-# `keep-alive: timeout=5, max=100`, yet the server closes the socket just after the stream's last chunk; a request
-# sent on it within a few milliseconds fails (raw httpx: 2-3 of 60 stream-then-chat pairs; Allos, which parses for
-# a moment longer: 52 of 150) and none fail with `Connection: close` on the stream.
-_LLAMACPP_CLOSES_AFTER_STREAM: Final = True
 
 _GROQ_DOCS = "https://console.groq.com/docs/openai"
 _MISTRAL_SOURCES = {
@@ -180,6 +175,40 @@ _LLAMACPP_RESPONSES_SOURCES: Final = {
     " never incomplete",
     "unclaimed_json_output": f"{_LLAMACPP_MEASURED}: text.format (json_object, json_schema) is ignored",
 }
+
+
+def _llamacpp(
+    name: str,
+    protocol: ProtocolName,
+    path: str,
+    capabilities: frozenset[Capability],
+    quirks: Quirks | None,
+    endpoint: str,
+) -> ProviderSpec:
+    """One endpoint of llama.cpp's `llama-server`: local, a key only when the server runs with --api-key, on
+    127.0.0.1:8080 by default [llama.cpp tools/server/README.md: --port (default: 8080)]. Claims and quirks are
+    measured against llama-server (llama-cpp-python 0.3.36, llama.cpp commit 0c1e570) with the tiny model of
+    conformance/llamacpp.py.
+
+    The same measurement: a streamed answer advertises `keep-alive: timeout=5, max=100`, yet the server closes the
+    socket just after the stream's last chunk; a request sent on it within a few milliseconds fails (raw httpx: 2-3
+    of 60 stream-then-chat pairs; Allos, which parses for a moment longer: 52 of 150) and none fail with
+    `Connection: close` on the stream, hence `closes_after_stream`.
+    """
+    return ProviderSpec(
+        name=name,
+        protocol=protocol,
+        base_url=f"http://127.0.0.1:8080{path}",
+        api_key_env="LLAMACPP_API_KEY",
+        api_key_required=False,
+        capabilities=capabilities,
+        quirks=quirks,
+        local=True,
+        closes_after_stream=True,
+        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
+        description=f"llama.cpp's llama-server{endpoint}",
+    )
+
 
 _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
     ProviderSpec(
@@ -500,61 +529,40 @@ _BUILTIN: Final[tuple[ProviderSpec, ...]] = (
         docs_url="https://localai.io/features/openai-functions/",
         description="LocalAI server",
     ),
-    ProviderSpec(
-        name="llamacpp",
-        protocol="chat_completions",
-        # llama-server listens on 127.0.0.1:8080 by default and serves /v1/chat/completions
-        # [github.com/ggml-org/llama.cpp tools/server/README.md: --port (default: 8080)].
-        base_url="http://127.0.0.1:8080/v1",
-        api_key_env="LLAMACPP_API_KEY",  # only when the server runs with --api-key
-        api_key_required=False,
-        # Measured against llama-server (llama-cpp-python 0.3.36, llama.cpp commit 0c1e570) with the tiny model of
-        # conformance/llamacpp.py: the tool columns depend on a model that chooses to call tools, which that model
-        # does not (and a named tool_choice is treated as "auto"), so the row claims none of them.
-        capabilities=_CHAT_BASE - _LOCAL_UNCLAIMED - _LLAMACPP_TOOLS,
-        local=True,
-        closes_after_stream=_LLAMACPP_CLOSES_AFTER_STREAM,
-        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
-        description="llama.cpp's llama-server",
+    _llamacpp(
+        "llamacpp",
+        "chat_completions",
+        "/v1",
+        # The tool columns depend on a model that chooses to call tools, which the tiny model of
+        # conformance/llamacpp.py does not (and a named tool_choice is treated as "auto"), so the row claims none.
+        _CHAT_BASE - _LOCAL_UNCLAIMED - _LLAMACPP_TOOLS,
+        None,
+        "",
     ),
-    ProviderSpec(
-        name="llamacpp-anthropic",
-        protocol="anthropic",
-        # The same server's Anthropic-compatible /v1/messages; like the Anthropic SDK's base URL, no version segment
-        # (the protocol appends /v1/messages) [llama.cpp tools/server/README.md: POST /v1/messages].
-        base_url="http://127.0.0.1:8080",
-        api_key_env="LLAMACPP_API_KEY",  # only when the server runs with --api-key
-        api_key_required=False,
-        # Measured as the llamacpp row, plus: output_config.format is ignored (plain text comes back), so no
-        # structured output; there is no JSON mode in the Messages protocol.
-        capabilities=_CHAT_BASE
-        - _LOCAL_UNCLAIMED
-        - _LLAMACPP_TOOLS
-        - {Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
-        quirks=AnthropicQuirks(sources=_LLAMACPP_ANTHROPIC_SOURCES),
-        local=True,
-        closes_after_stream=_LLAMACPP_CLOSES_AFTER_STREAM,
-        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
-        description="llama.cpp's llama-server, Anthropic Messages endpoint",
+    _llamacpp(
+        "llamacpp-anthropic",
+        "anthropic",
+        # Like the Anthropic SDK's base URL, no version segment (the protocol appends /v1/messages)
+        # [llama.cpp tools/server/README.md: POST /v1/messages].
+        "",
+        # As the llamacpp row, plus: output_config.format is ignored (plain text comes back), so no structured
+        # output; there is no JSON mode in the Messages protocol.
+        _CHAT_BASE - _LOCAL_UNCLAIMED - _LLAMACPP_TOOLS - {Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
+        AnthropicQuirks(sources=_LLAMACPP_ANTHROPIC_SOURCES),
+        ", Anthropic Messages endpoint",
     ),
-    ProviderSpec(
-        name="llamacpp-responses",
-        protocol="responses",
-        # The same server's /v1/responses [llama.cpp tools/server/README.md: POST /v1/responses].
-        base_url="http://127.0.0.1:8080/v1",
-        api_key_env="LLAMACPP_API_KEY",  # only when the server runs with --api-key
-        api_key_required=False,
-        # Measured as the llamacpp row, plus: a reply cut by max_output_tokens is answered status "completed" (so it
-        # cannot read as a length finish) and text.format is ignored (plain text for json_object and json_schema).
-        capabilities=_CHAT_BASE
+    _llamacpp(
+        "llamacpp-responses",
+        "responses",
+        "/v1",  # [llama.cpp tools/server/README.md: POST /v1/responses]
+        # As the llamacpp row, plus: a reply cut by max_output_tokens is answered status "completed" (so it cannot
+        # read as a length finish) and text.format is ignored (plain text for json_object and json_schema).
+        _CHAT_BASE
         - _LOCAL_UNCLAIMED
         - _LLAMACPP_TOOLS
         - {Capability.MAX_TOKENS, Capability.STOP_SEQUENCES, Capability.JSON_MODE, Capability.STRUCTURED_OUTPUT},
-        quirks=ResponsesQuirks(sources=_LLAMACPP_RESPONSES_SOURCES),
-        local=True,
-        closes_after_stream=_LLAMACPP_CLOSES_AFTER_STREAM,
-        docs_url="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
-        description="llama.cpp's llama-server, OpenAI Responses endpoint",
+        ResponsesQuirks(sources=_LLAMACPP_RESPONSES_SOURCES),
+        ", OpenAI Responses endpoint",
     ),
     ProviderSpec(
         name="chat_completions",
