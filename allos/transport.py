@@ -423,6 +423,7 @@ class Transport:
 # --- configuration checks, once per provider ---------------------------------------------------------------------
 
 _ILLEGAL_IN_HEADER: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 
 
 def _checked_base_url(provider: str, base_url: str) -> str:
@@ -454,8 +455,7 @@ def _check_headers(provider: str, headers: Mapping[str, str]) -> None:
         bad = _ILLEGAL_IN_HEADER.search(value)
         if bad is not None:
             what = "a line break" if bad.group() in "\r\n" else "a control character"
-        elif not value.isascii():
-            bad = next(m for m in re.finditer(r"[^\x00-\x7f]", value))
+        elif (bad := _NON_ASCII.search(value)) is not None:
             what = "a non-ASCII character"
         else:
             continue
