@@ -139,6 +139,10 @@ class _RawServer:
             head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n"
             conn.sendall(head + b'{"id": "chatcmpl-1", "object": ')
             if self.fault == "reset":
+                # Let the client read the head first: Linux drops received-but-unread bytes when the RST lands, so
+                # an immediate reset could reach a slow client before its headers do (then the server "never
+                # answered", which is another test's case).
+                self.release.wait(0.05)
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             else:
                 self.release.wait(10)  # bounded: the test releases it at teardown
