@@ -203,9 +203,7 @@ def _text_chunks(text: str, size: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("size", [1, 7, 500], ids=["char-by-char", "split-key", "one-delta"])
-def test_a_model_or_a_tool_repeating_the_key_never_shows_it(
-    loopback: LoopbackServer, tmp_path: Any, size: int
-) -> None:
+def test_a_model_or_a_tool_repeating_the_key_never_shows_it(loopback: LoopbackServer, tmp_path: Any, size: int) -> None:
     """The model says the key (streamed in pieces that split it) and reads a file holding it: the terminal shows
     [REDACTED] where the key was, and every other character as it came."""
     (tmp_path / "secrets.txt").write_text(f"OPENAI_API_KEY={KEY}\n")
